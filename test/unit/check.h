@@ -12,6 +12,7 @@ static unsigned check_count;
 	do {                                                                               \
 		check_count++;                                                             \
 		if (!(cond)) {                                                             \
+			fflush(stdout);                                                    \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
 			exit(1);                                                           \
 		}                                                                          \
@@ -22,6 +23,7 @@ static unsigned check_count;
 		long long va_ = (long long)(a), vb_ = (long long)(b);                     \
 		check_count++;                                                             \
 		if (va_ != vb_) {                                                          \
+			fflush(stdout);                                                    \
 			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, expected %s == %lld\n", \
 				__FILE__, __LINE__, #a, va_, #b, vb_);                     \
 			exit(1);                                                           \
@@ -33,6 +35,7 @@ static unsigned check_count;
 		const char *sa_ = (a), *sb_ = (b);                                         \
 		check_count++;                                                             \
 		if (strcmp(sa_, sb_) != 0) {                                               \
+			fflush(stdout);                                                    \
 			fprintf(stderr, "%s:%d: CHECK_STR failed:\n  got:      %s\n  expected: %s\n", \
 				__FILE__, __LINE__, sa_, sb_);                             \
 			exit(1);                                                           \

@@ -1,0 +1,73 @@
+/*
+ * dev: the device layer, an ops table over which the engine receives and sends bursts of frames.
+ *
+ * Two implementations: dev_dpdk (an rte_ethdev port: a vdev such as net_af_packet or net_memif, or a
+ * PCI NIC) and dev_mem (two rte_rings, for unit tests: tests inject frames and collect what the
+ * engine sends). Bursts return a count, as in DPDK; tx_burst takes ownership of the frames it accepts
+ * and leaves the rest to the caller.
+ */
+#ifndef DPS_DEV_H
+#define DPS_DEV_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+struct rte_mbuf;
+struct rte_mempool;
+struct dps_conf;
+struct dps_dev;
+
+struct dps_dev_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	uint64_t rx_missed, rx_errors, tx_errors, rx_nombuf;
+};
+
+struct dps_dev_ops {
+	uint16_t (*rx_burst)(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx_burst)(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n);
+	int (*stats)(struct dps_dev *dev, struct dps_dev_stats *st);
+	void (*close)(struct dps_dev *dev);
+};
+
+struct dps_dev {
+	const struct dps_dev_ops *ops;
+	struct rte_ether_addr mac;
+	int port_id; /* the ethdev port, or -1 when the device is not one */
+	char name[64];
+};
+
+/*
+ * Open, configure (one rx/tx queue pair) and start the ethdev named by devargs (as given to --vdev or
+ * -a; EAL must be up and have probed it), receiving into mp, and wait up to conf->link_wait_ms for
+ * link. Errors: -ENODEV (not probed: err says why and what to check), -errno from ethdev set-up.
+ */
+int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct rte_mempool *mp,
+		      struct dps_dev **out, char *err, size_t errlen);
+
+/* An in-memory device of ring size size (a power of two) with MAC mac. Errors: -ENOMEM, -EINVAL. */
+int dps_dev_mem_create(const char *name, const struct rte_ether_addr *mac, unsigned size,
+		       struct dps_dev **out);
+/* Make frames arrive at a dev_mem device (the engine reads them on its next rx burst). Returns how
+ * many were queued; the caller still owns the rest. */
+unsigned dps_dev_mem_inject(struct dps_dev *dev, struct rte_mbuf **pkts, unsigned n);
+/* Take up to n frames the engine sent on a dev_mem device. Returns the count. */
+unsigned dps_dev_mem_collect(struct dps_dev *dev, struct rte_mbuf **pkts, unsigned n);
+
+static inline uint16_t dps_dev_rx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
+{
+	return dev->ops->rx_burst(dev, pkts, n);
+}
+
+static inline uint16_t dps_dev_tx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
+{
+	return dev->ops->tx_burst(dev, pkts, n);
+}
+
+static inline void dps_dev_close(struct dps_dev *dev)
+{
+	if (dev != NULL)
+		dev->ops->close(dev);
+}
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * dev_dpdk: the device over an rte_ethdev port (a vdev such as net_af_packet, net_af_xdp, net_memif,
+ * net_tap, or a PCI NIC bound to a DPDK driver).
+ *
+ * Open order: find the port EAL probed for devargs -> configure one rx/tx queue pair -> set the MTU
+ * -> start -> wait for link. The engine polls queue 0 of both directions.
+ */
+#include "dev.h"
+
+#include "dps_conf.h"
+#include "dps_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_ethdev.h>
+
+struct dev_dpdk {
+	struct dps_dev dev; /* first */
+	uint16_t port;
+};
+
+static uint16_t dpdk_rx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(((struct dev_dpdk *)dev)->port, 0, pkts, n);
+}
+
+static uint16_t dpdk_tx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_burst(((struct dev_dpdk *)dev)->port, 0, pkts, n);
+}
+
+static int dpdk_stats(struct dps_dev *dev, struct dps_dev_stats *st)
+{
+	struct rte_eth_stats s;
+	int rc = rte_eth_stats_get(((struct dev_dpdk *)dev)->port, &s);
+
+	if (rc < 0)
+		return rc;
+	*st = (struct dps_dev_stats){
+		.rx_frames = s.ipackets,
+		.rx_bytes = s.ibytes,
+		.tx_frames = s.opackets,
+		.tx_bytes = s.obytes,
+		.rx_missed = s.imissed,
+		.rx_errors = s.ierrors,
+		.tx_errors = s.oerrors,
+		.rx_nombuf = s.rx_nombuf,
+	};
+	return 0;
+}
+
+static void dpdk_close(struct dps_dev *dev)
+{
+	struct dev_dpdk *d = (struct dev_dpdk *)dev;
+
+	rte_eth_dev_stop(d->port);
+	rte_eth_dev_close(d->port);
+	free(d);
+}
+
+static const struct dps_dev_ops dpdk_ops = {
+	.rx_burst = dpdk_rx,
+	.tx_burst = dpdk_tx,
+	.stats = dpdk_stats,
+	.close = dpdk_close,
+};
+
+static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int wait_link(uint16_t port, uint64_t wait_ms)
+{
+	struct rte_eth_link link;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (uint64_t waited = 0;; waited += 10) {
+		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+			return 0;
+		if (waited >= wait_ms)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
+static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mempool *mp, char *err,
+		      size_t errlen)
+{
+	struct rte_eth_conf pc = { 0 };
+	struct rte_eth_dev_info info;
+	uint16_t nrx = (uint16_t)conf->rx_desc, ntx = (uint16_t)conf->tx_desc;
+	int socket = rte_eth_dev_socket_id(port), rc;
+
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc < 0) {
+		errf(err, errlen, "cannot read device info: %s", strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_configure(port, 1, 1, &pc);
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	if (rc == 0)
+		rc = rte_eth_rx_queue_setup(port, 0, nrx, socket, NULL, mp);
+	if (rc == 0)
+		rc = rte_eth_tx_queue_setup(port, 0, ntx, socket, NULL);
+	if (rc < 0) {
+		errf(err, errlen, "cannot configure the device's queues: %s", strerror(-rc));
+		return rc;
+	}
+	/* Not every PMD can change its MTU (af_packet cannot): the frames we build never exceed ours. */
+	rc = rte_eth_dev_set_mtu(port, (uint16_t)conf->mtu);
+	if (rc < 0 && rc != -ENOTSUP)
+		DPS_LOG(WARNING, "device does not accept MTU %u (%s); continuing", (unsigned)conf->mtu,
+			strerror(-rc));
+	rc = rte_eth_dev_start(port);
+	if (rc < 0) {
+		errf(err, errlen, "cannot start the device: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct rte_mempool *mp,
+		      struct dps_dev **out, char *err, size_t errlen)
+{
+	char name[RTE_DEV_NAME_MAX_LEN];
+	struct dev_dpdk *d;
+	uint16_t port;
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
+	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
+		errf(err, errlen,
+		     "device '%s' did not come up: DPDK could not probe it (check the device string "
+		     "and its driver; set DPSOCK_LOG_LEVEL=debug for DPDK's own messages)",
+		     devargs);
+		return -ENODEV;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	rc = port_setup(port, conf, mp, err, errlen);
+	if (rc < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		errf(err, errlen, "device '%s': %s", devargs, why);
+		rte_eth_dev_close(port);
+		free(d);
+		return rc;
+	}
+	if (wait_link(port, conf->link_wait_ms) < 0)
+		DPS_LOG(WARNING, "device '%s': link still down after %llu ms; continuing", devargs,
+			(unsigned long long)conf->link_wait_ms);
+	d->port = port;
+	d->dev.ops = &dpdk_ops;
+	d->dev.port_id = port;
+	rte_eth_macaddr_get(port, &d->dev.mac);
+	snprintf(d->dev.name, sizeof(d->dev.name), "%s", name);
+	*out = &d->dev;
+	return 0;
+}

@@ -70,8 +70,12 @@ int dps_capture_open(const char *path, int port_id, struct dps_capture **out, ch
 
 void dps_capture_flush(struct dps_capture *c)
 {
-	if (c->n > 0)
-		rte_pcapng_write_packets(c->pc, c->pend, (uint16_t)c->n);
+	if (c->n == 0)
+		return;
+	rte_pcapng_write_packets(c->pc, c->pend, (uint16_t)c->n);
+	/* DPDK 22.11's header says the copies are freed; the code does not (checked with
+	 * rte_mempool_avail_count): free them here, as its dpdk-dumpcap does. */
+	rte_pktmbuf_free_bulk(c->pend, c->n);
 	c->n = 0;
 }
 

@@ -41,7 +41,8 @@ const char *dps_conf_src_name(enum dps_conf_src src)
 	return "?";
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -101,7 +102,8 @@ static void accepted(const struct dps_opt_desc *o, char *buf, size_t len)
 		snprintf(buf, len, "an IPv4 address a.b.c.d, or nothing for none");
 		break;
 	case DPS_OPT_NETS:
-		snprintf(buf, len, "a.b.c.d/len[,a.b.c.d/len...] with len 1-32, at most %d, unicast",
+		snprintf(buf, len,
+			 "a.b.c.d/len[,a.b.c.d/len...] with len 1-32, at most %d, unicast",
 			 DPS_CONF_MAX_NETS);
 		break;
 	}
@@ -186,7 +188,8 @@ static int parse_nets(const char *s, struct dps_nets *out)
 		len = strtol(slash + 1, &end, 10);
 		if (*end != '\0' || len < 1 || len > 32)
 			return -EINVAL;
-		if (parse_ip(buf, &nets.net[nets.n].addr) < 0 || !ip_is_unicast(nets.net[nets.n].addr))
+		if (parse_ip(buf, &nets.net[nets.n].addr) < 0 ||
+		    !ip_is_unicast(nets.net[nets.n].addr))
 			return -EINVAL;
 		nets.net[nets.n].len = (uint8_t)len;
 		nets.n++;
@@ -266,8 +269,8 @@ static void unknown_key(const char *where, const char *shown, const char *key, i
 	size_t i;
 
 	if (near == NULL) {
-		errf(err, errlen, "%s: unknown option '%s' (`dpsock config` lists the options)", where,
-		     shown);
+		errf(err, errlen, "%s: unknown option '%s' (`dpsock config` lists the options)",
+		     where, shown);
 		return;
 	}
 	for (i = 0; near[i] != '\0' && i + 1 < sizeof(name); i++)
@@ -333,9 +336,9 @@ static int set_option(struct dps_conf *c, int id, const char *value, enum dps_co
 		return -ENOMEM;
 	}
 	switch ((enum dps_opt_id)id) {
-#define DPS_OPT(n, t, d, lo, hi, ch, doc)                                                          \
-	case DPS_OPT_ID_##n:                                                                       \
-		rc = set_##t(o, &c->n, value);                                                     \
+#define DPS_OPT(n, t, d, lo, hi, ch, doc)      \
+	case DPS_OPT_ID_##n:                   \
+		rc = set_##t(o, &c->n, value); \
 		break;
 #include "options.def"
 #undef DPS_OPT

@@ -55,7 +55,7 @@ typedef void *(*dps_co_fn)(void *arg);
 /* Options for dps_go(). A zeroed struct (or a NULL pointer) means all defaults. */
 struct dps_co_opts {
 	size_t stack_size; /* 0: DPS_CO_STACK_DEFAULT; rounded up to whole pages */
-	int priority;      /* DPS_PRIO_LOW (default) or DPS_PRIO_HIGH */
+	int priority; /* DPS_PRIO_LOW (default) or DPS_PRIO_HIGH */
 };
 
 /*
@@ -208,7 +208,15 @@ struct dps_waitq {
 	struct dps_co_link q[2]; /* indexed by priority */
 };
 
-#define DPS_WAITQ_INIT {{{NULL, NULL}, {NULL, NULL}}}
+#define DPS_WAITQ_INIT                     \
+	{                                  \
+		{                          \
+			{ NULL, NULL },    \
+			{                  \
+				NULL, NULL \
+			}                  \
+		}                          \
+	}
 
 /* dps_waitq_init: make wq an empty queue (equivalent to zero-filling it). */
 void dps_waitq_init(struct dps_waitq *wq);
@@ -298,15 +306,15 @@ int dps_sched_del_fd(int fd);
 
 /* Counters of the calling thread's scheduler, since it was created. */
 struct dps_sched_stats {
-	uint64_t switches;      /* context switches */
-	uint64_t loops;         /* passes of the scheduler loop */
+	uint64_t switches; /* context switches */
+	uint64_t loops; /* passes of the scheduler loop */
 	uint64_t kernel_sleeps; /* epoll waits (or fallback sleeps) while idle */
-	uint64_t kicks;         /* eventfd wake-ups received from other threads/handlers */
-	uint64_t remote;        /* cross-thread/async requests (unpark, interrupt) processed */
-	uint64_t timers;        /* timers fired */
-	uint64_t created;       /* coroutines created */
-	uint64_t alive;         /* coroutines created and not yet finished (main excluded) */
-	uint64_t pooled;        /* stacks currently cached for reuse */
+	uint64_t kicks; /* eventfd wake-ups received from other threads/handlers */
+	uint64_t remote; /* cross-thread/async requests (unpark, interrupt) processed */
+	uint64_t timers; /* timers fired */
+	uint64_t created; /* coroutines created */
+	uint64_t alive; /* coroutines created and not yet finished (main excluded) */
+	uint64_t pooled; /* stacks currently cached for reuse */
 };
 
 /* dps_sched_get_stats: copy the calling thread's counters into *st. Returns 0, or -EINVAL (st

@@ -11,8 +11,8 @@ struct rte_mempool *dps_pktpool_create(const char *name, unsigned n, unsigned mt
 				       int *rc)
 {
 	/* A frame: Ethernet header + optional VLAN tag + MTU + CRC, after the headroom. */
-	unsigned room = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + mtu +
-			RTE_ETHER_CRC_LEN;
+	unsigned room =
+	    RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + mtu + RTE_ETHER_CRC_LEN;
 	/* rte_mempool requires cache <= n / 1.5 and <= RTE_MEMPOOL_CACHE_MAX_SIZE. */
 	unsigned cache = n / 2 < RTE_MEMPOOL_CACHE_MAX_SIZE ? n / 2 : RTE_MEMPOOL_CACHE_MAX_SIZE;
 	struct rte_mempool *mp;

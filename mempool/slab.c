@@ -45,8 +45,8 @@ int dps_slab_create(size_t obj_size, size_t align, size_t chunk_bytes, size_t ma
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	s->obj_size = align_up(obj_size < sizeof(struct free_obj) ? sizeof(struct free_obj) : obj_size,
-			       align);
+	s->obj_size = align_up(
+	    obj_size < sizeof(struct free_obj) ? sizeof(struct free_obj) : obj_size, align);
 	s->first_off = align_up(sizeof(struct chunk), align);
 	if (chunk_bytes < s->first_off + s->obj_size)
 		chunk_bytes = s->first_off + s->obj_size;

@@ -43,8 +43,8 @@ int dps_init(char *err, size_t errlen)
 	rc = dps_eal_start(&conf, err, errlen);
 	if (rc < 0)
 		goto err_conf;
-	pool = dps_pktpool_create("dps_pkt", (unsigned)conf.mbufs, (unsigned)conf.mtu, SOCKET_ID_ANY,
-				  &rc);
+	pool = dps_pktpool_create("dps_pkt", (unsigned)conf.mbufs, (unsigned)conf.mtu,
+				  SOCKET_ID_ANY, &rc);
 	if (pool == NULL) {
 		snprintf(err, errlen,
 			 "cannot allocate %llu packet buffers: %s (lower mbufs, or raise mem_mb)",

@@ -133,8 +133,9 @@ static void entry_del(struct dps_arp *a, struct arp_entry *x)
 }
 
 /* Fill an ARP message into a fresh buffer and send it in an Ethernet frame to eth_dst. */
-static void arp_send(struct dps_engine *e, uint16_t op, uint32_t spa, const struct rte_ether_addr *tha,
-		     uint32_t tpa, const struct rte_ether_addr *eth_dst)
+static void arp_send(struct dps_engine *e, uint16_t op, uint32_t spa,
+		     const struct rte_ether_addr *tha, uint32_t tpa,
+		     const struct rte_ether_addr *eth_dst)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
 	struct rte_arp_hdr *a;
@@ -189,8 +190,8 @@ void dps_arp_announce(struct dps_engine *e, uint32_t ip)
 }
 
 /* The entry now knows its MAC: send what waited for it. */
-static void entry_resolved(struct dps_engine *e, struct arp_entry *x, const struct rte_ether_addr *mac,
-			   uint64_t now)
+static void entry_resolved(struct dps_engine *e, struct arp_entry *x,
+			   const struct rte_ether_addr *mac, uint64_t now)
 {
 	struct rte_mbuf **q = entry_queue(e->arp, x);
 
@@ -209,7 +210,8 @@ void dps_arp_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 	struct dps_arp_view v;
 	struct arp_entry *x;
 	int for_us;
-	enum dps_drop d = dps_wire_arp_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &v);
+	enum dps_drop d =
+	    dps_wire_arp_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &v);
 
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);

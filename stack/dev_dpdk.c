@@ -70,7 +70,8 @@ static const struct dps_dev_ops dpdk_ops = {
 	.close = dpdk_close,
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -86,7 +87,8 @@ static int wait_link(uint16_t port, uint64_t wait_ms)
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (uint64_t waited = 0;; waited += 10) {
-		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+		if (rte_eth_link_get_nowait(port, &link) == 0 &&
+		    link.link_status == RTE_ETH_LINK_UP)
 			return 0;
 		if (waited >= wait_ms)
 			return -ETIMEDOUT;
@@ -121,8 +123,8 @@ static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mem
 	/* Not every PMD can change its MTU (af_packet cannot): the frames we build never exceed ours. */
 	rc = rte_eth_dev_set_mtu(port, (uint16_t)conf->mtu);
 	if (rc < 0 && rc != -ENOTSUP)
-		DPS_LOG(WARNING, "device does not accept MTU %u (%s); continuing", (unsigned)conf->mtu,
-			strerror(-rc));
+		DPS_LOG(WARNING, "device does not accept MTU %u (%s); continuing",
+			(unsigned)conf->mtu, strerror(-rc));
 	rc = rte_eth_dev_start(port);
 	if (rc < 0) {
 		errf(err, errlen, "cannot start the device: %s", strerror(-rc));
@@ -141,10 +143,11 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
-		errf(err, errlen,
-		     "device '%s' did not come up: DPDK could not probe it (check the device string "
-		     "and its driver; set DPSOCK_LOG_LEVEL=debug for DPDK's own messages)",
-		     devargs);
+		errf(
+		    err, errlen,
+		    "device '%s' did not come up: DPDK could not probe it (check the device string "
+		    "and its driver; set DPSOCK_LOG_LEVEL=debug for DPDK's own messages)",
+		    devargs);
 		return -ENODEV;
 	}
 	d = calloc(1, sizeof(*d));

@@ -28,7 +28,8 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,9 +71,9 @@ void dps_eal_probe_host(struct dps_eal_host *h)
 	cpu_set_t set;
 
 	h->hugepages_free = hugetlbfs_mounted()
-				    ? read_int_file("/sys/kernel/mm/hugepages/hugepages-2048kB/"
-						    "free_hugepages")
-				    : 0;
+				? read_int_file("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+						"free_hugepages")
+				: 0;
 	h->cpu = 0;
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
 		for (int i = 0; i < CPU_SETSIZE; i++)
@@ -103,7 +104,7 @@ int dps_eal_dev_is_pci(const char *dev)
 
 /* Append one argument; returns -E2BIG when argv or buf is full. */
 static int push(char **argv, int *argc, int max, char **pos, char *end, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 static int push(char **argv, int *argc, int max, char **pos, char *end, const char *fmt, ...)
 {
 	va_list ap;
@@ -139,8 +140,10 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 	case DPS_HUGEPAGES_ON:
 		if (h->hugepages_free <= 0) {
 			errf(err, errlen,
-			     "hugepages=on but no free 2 MiB hugepages on a mounted hugetlbfs (echo 512 "
-			     "> /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages), or "
+			     "hugepages=on but no free 2 MiB hugepages on a mounted hugetlbfs "
+			     "(echo 512 "
+			     "> /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev "
+			     "/dev/hugepages), or "
 			     "set hugepages=auto");
 			return -EINVAL;
 		}
@@ -187,7 +190,8 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 			break;
 		if (s[0] != '-') {
 			errf(err, errlen,
-			     "eal_args: '%.*s' is not an EAL option (expected words starting with '-')",
+			     "eal_args: '%.*s' is not an EAL option (expected words starting with "
+			     "'-')",
 			     (int)n, s);
 			return -EINVAL;
 		}

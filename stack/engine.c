@@ -89,7 +89,8 @@ void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why
 	rte_pktmbuf_free(m);
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -120,7 +121,8 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	e->gateway = c->gateway;
 	e->mtu = (uint16_t)c->mtu;
 	if (e->gateway != 0 && !dps_engine_is_onlink(e, e->gateway)) {
-		errf(err, errlen, "gateway %s is not inside any subnet of ip", dps_ip_str(e->gateway, a, sizeof(a)));
+		errf(err, errlen, "gateway %s is not inside any subnet of ip",
+		     dps_ip_str(e->gateway, a, sizeof(a)));
 		rc = -EINVAL;
 		goto err;
 	}

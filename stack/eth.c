@@ -7,7 +7,8 @@
 void dps_eth_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 {
 	struct dps_eth_view v;
-	enum dps_drop d = dps_wire_eth_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &v);
+	enum dps_drop d =
+	    dps_wire_eth_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &v);
 
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);
@@ -38,7 +39,7 @@ void dps_eth_output(struct dps_engine *e, struct rte_mbuf *m, const struct rte_e
 		    uint16_t ethertype)
 {
 	struct rte_ether_hdr *h =
-		(struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_ether_hdr));
+	    (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(struct rte_ether_hdr));
 
 	if (h == NULL) { /* no headroom: only a bug in a layer above can cause this */
 		dps_engine_drop(e, m, DPS_DROP_nombuf);

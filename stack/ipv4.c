@@ -10,7 +10,8 @@
 void dps_ipv4_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 {
 	struct dps_ipv4_view ip;
-	enum dps_drop d = dps_wire_ipv4_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &ip);
+	enum dps_drop d =
+	    dps_wire_ipv4_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &ip);
 
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);

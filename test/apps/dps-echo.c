@@ -41,8 +41,9 @@ static void print_counters(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dps-echo [--duration SECONDS]\n"
-			"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
+	fprintf(stderr,
+		"usage: dps-echo [--duration SECONDS]\n"
+		"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
 }
 
 int main(int argc, char **argv)

@@ -37,8 +37,8 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char prefix[64];
-	char *eal[] = { "fuzz", "--no-huge", "--no-shconf", "-m", "64", "--no-pci", "--no-telemetry",
-			prefix, "--log-level=1", NULL };
+	char *eal[] = { "fuzz",           "--no-huge", "--no-shconf",   "-m", "64", "--no-pci",
+			"--no-telemetry", prefix,      "--log-level=1", NULL };
 	char err[256];
 
 	(void)argc;
@@ -50,7 +50,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				     SOCKET_ID_ANY);
 	if (mp == NULL || dps_conf_init(&conf, err, sizeof(err)) < 0 ||
 	    dps_conf_set(&conf, "ip", "198.18.0.2/24", DPS_SRC_ARG, "fuzz", err, sizeof(err)) < 0 ||
-	    dps_conf_set(&conf, "gateway", "198.18.0.1", DPS_SRC_ARG, "fuzz", err, sizeof(err)) < 0 ||
+	    dps_conf_set(&conf, "gateway", "198.18.0.1", DPS_SRC_ARG, "fuzz", err, sizeof(err)) <
+		0 ||
 	    dps_conf_set(&conf, "arp_entries", "16", DPS_SRC_ARG, "fuzz", err, sizeof(err)) < 0)
 		abort();
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());

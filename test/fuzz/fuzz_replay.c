@@ -50,7 +50,8 @@ int main(int argc, char **argv)
 		DIR *d;
 		struct dirent *de;
 
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode) && (d = opendir(argv[i])) != NULL) {
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		    (d = opendir(argv[i])) != NULL) {
 			while ((de = readdir(d)) != NULL) {
 				char path[4096];
 

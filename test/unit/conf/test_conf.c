@@ -80,11 +80,13 @@ static void test_ip_lists(void)
 	CHECK_EQ(c.gateway, inet_addr("198.18.0.1"));
 	CHECK_EQ(dps_conf_set(&c, "gateway", "", DPS_SRC_ARG, "t", err, sizeof(err)), 0);
 	CHECK_EQ(c.gateway, 0);
-	static const char *bad[] = { "198.18.0.2", "198.18.0.2/0", "198.18.0.2/33", "1.2.3/24",
-				     "198.18.0.2/24,", ",198.18.0.2/24", "224.0.0.1/4",
-				     "0.0.0.0/8", "198.18.0.2/24x", "01.2.3.4/8", "1.2.3.4/ 8" };
+	static const char *bad[] = { "198.18.0.2",  "198.18.0.2/0",   "198.18.0.2/33",
+				     "1.2.3/24",    "198.18.0.2/24,", ",198.18.0.2/24",
+				     "224.0.0.1/4", "0.0.0.0/8",      "198.18.0.2/24x",
+				     "01.2.3.4/8",  "1.2.3.4/ 8" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK_EQ(dps_conf_set(&c, "ip", bad[i], DPS_SRC_ARG, "t", err, sizeof(err)), -EINVAL);
+		CHECK_EQ(dps_conf_set(&c, "ip", bad[i], DPS_SRC_ARG, "t", err, sizeof(err)),
+			 -EINVAL);
 		CHECK_EQ(c.ip.n, 2); /* the old value stays */
 	}
 	dps_conf_free(&c);
@@ -98,10 +100,10 @@ struct msg_case {
 static void test_error_messages(void)
 {
 	static const struct msg_case cases[] = {
-		{ "mtu", "abc", "W: 'abc' is not valid for mtu: expected an integer from 68 to 9000",
-		  -EINVAL },
-		{ "mtu", "9001", "W: '9001' is not valid for mtu: expected an integer from 68 to 9000",
-		  -EINVAL },
+		{ "mtu", "abc",
+		  "W: 'abc' is not valid for mtu: expected an integer from 68 to 9000", -EINVAL },
+		{ "mtu", "9001",
+		  "W: '9001' is not valid for mtu: expected an integer from 68 to 9000", -EINVAL },
 		{ "mtu", "-1", "W: '-1' is not valid for mtu: expected an integer from 68 to 9000",
 		  -EINVAL },
 		{ "mtu", "", "W: '' is not valid for mtu: expected an integer from 68 to 9000",
@@ -117,7 +119,8 @@ static void test_error_messages(void)
 		  "nothing for none",
 		  -EINVAL },
 		{ "ip", "1.2.3.4",
-		  "W: '1.2.3.4' is not valid for ip: expected a.b.c.d/len[,a.b.c.d/len...] with len "
+		  "W: '1.2.3.4' is not valid for ip: expected a.b.c.d/len[,a.b.c.d/len...] with "
+		  "len "
 		  "1-32, at most 16, unicast",
 		  -EINVAL },
 		{ "mut", "1500", "W: unknown option 'mut' (did you mean 'mtu'?)", -ENOENT },
@@ -147,11 +150,13 @@ static void test_env_errors(void)
 	char *env3[] = { "DPSOCK_CONFIG=/nonexistent/dps.conf", NULL };
 
 	CHECK_EQ(dps_conf_load(&c, env1, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "DPSOCK_MTU: 'big' is not valid for mtu: expected an integer from 68 to 9000");
+	CHECK_STR(err,
+		  "DPSOCK_MTU: 'big' is not valid for mtu: expected an integer from 68 to 9000");
 	CHECK_EQ(dps_conf_load(&c, env2, err, sizeof(err)), -ENOENT);
 	CHECK_STR(err, "environment: unknown option 'DPSOCK_MUT' (did you mean 'DPSOCK_MTU'?)");
 	CHECK_EQ(dps_conf_load(&c, env3, err, sizeof(err)), -ENOENT);
-	CHECK_STR(err, "DPSOCK_CONFIG: cannot open '/nonexistent/dps.conf': No such file or directory");
+	CHECK_STR(err,
+		  "DPSOCK_CONFIG: cannot open '/nonexistent/dps.conf': No such file or directory");
 }
 
 static void test_file_errors(void)
@@ -180,8 +185,8 @@ static void test_file_errors(void)
 
 	path = write_file("capture_file = /tmp/x\n");
 	CHECK_EQ(dps_conf_load(&c, envp, err, sizeof(err)), -ENOENT);
-	snprintf(expect, sizeof(expect), "%s:1: unknown option 'capture_file' (did you mean 'capture'?)",
-		 path);
+	snprintf(expect, sizeof(expect),
+		 "%s:1: unknown option 'capture_file' (did you mean 'capture'?)", path);
 	CHECK_STR(err, expect);
 	unlink(path);
 }

@@ -11,32 +11,33 @@
 
 #include "dpsock_coroutine.h"
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-			exit(1);                                                                     \
-		}                                                                                    \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                                 \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                               \
-	do {                                                                                         \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                  \
-		if (a_ != b_) {                                                                      \
-			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__,  \
-				__LINE__, #a, #b, a_, b_);                                           \
-			exit(1);                                                                     \
-		}                                                                                    \
+#define CHECK_EQ(a, b)                                                                    \
+	do {                                                                              \
+		long long a_ = (long long)(a), b_ = (long long)(b);                       \
+		if (a_ != b_) {                                                           \
+			fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", \
+				__FILE__, __LINE__, #a, #b, a_, b_);                      \
+			exit(1);                                                          \
+		}                                                                         \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                              \
-	do {                                                                                         \
-		const char *a_ = (a), *b_ = (b);                                                     \
-		if (strcmp(a_, b_) != 0) {                                                           \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n  got      \"%s\"\n  expected \"%s\"\n", \
-				__FILE__, __LINE__, #a, a_, b_);                                     \
-			exit(1);                                                                     \
-		}                                                                                    \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (strcmp(a_, b_) != 0) {                                                         \
+			fprintf(stderr,                                                            \
+				"%s:%d: CHECK failed: %s\n  got      \"%s\"\n  expected \"%s\"\n", \
+				__FILE__, __LINE__, #a, a_, b_);                                   \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #if defined(__SANITIZE_ADDRESS__)

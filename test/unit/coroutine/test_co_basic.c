@@ -28,7 +28,7 @@ static void *two_steps(void *arg)
 
 static void go(const char *name, int prio)
 {
-	struct dps_co_opts o = {.priority = prio};
+	struct dps_co_opts o = { .priority = prio };
 
 	CHECK_EQ(dps_go(two_steps, (void *)name, &o, NULL), 0);
 }
@@ -177,7 +177,7 @@ static void test_join_exit(void)
 
 static void test_arg_errors(void)
 {
-	struct dps_co_opts o = {.priority = 2};
+	struct dps_co_opts o = { .priority = 2 };
 	struct dps_co *c = NULL;
 
 	CHECK_EQ(dps_go(NULL, NULL, NULL, &c), -EINVAL);
@@ -205,7 +205,7 @@ static void *where_am_i(void *arg)
 
 static void test_stacks(void)
 {
-	struct dps_co_opts o = {.stack_size = 20000};
+	struct dps_co_opts o = { .stack_size = 20000 };
 	struct dps_co *c;
 	struct dps_sched_stats st;
 	uintptr_t addr = 0;

@@ -28,14 +28,15 @@ static void *ring_member(void *arg)
 		CHECK_EQ(token, (uint64_t)r * N + i);
 		token++;
 		checked++;
-		CHECK_EQ(dps_waitq_wake_one(&ring[(i + 1) % N]), i + 1 == N && r + 1 == ROUNDS ? 0 : 1);
+		CHECK_EQ(dps_waitq_wake_one(&ring[(i + 1) % N]),
+			 i + 1 == N && r + 1 == ROUNDS ? 0 : 1);
 	}
 	return (void *)(uintptr_t)(i + 1);
 }
 
 static void test_ring(void)
 {
-	struct dps_co_opts o = {.stack_size = 16 * 1024};
+	struct dps_co_opts o = { .stack_size = 16 * 1024 };
 	static struct dps_co *co[N];
 	uint64_t i, t0, t1;
 	void *rv;
@@ -84,7 +85,7 @@ static void *player(void *arg)
 
 static void test_pairs(void)
 {
-	struct dps_co_opts o = {.stack_size = 16 * 1024};
+	struct dps_co_opts o = { .stack_size = 16 * 1024 };
 	struct dps_sched_stats a, b;
 	uintptr_t i;
 	uint64_t t0, t1;

@@ -33,7 +33,7 @@ static void *wait_on_wq(void *arg)
 
 static void spawn_waiter(struct waiter *w, const char *name, int prio, uint64_t deadline)
 {
-	struct dps_co_opts o = {.priority = prio};
+	struct dps_co_opts o = { .priority = prio };
 
 	w->name = name;
 	w->deadline = deadline;
@@ -92,7 +92,7 @@ static void *sleep_for(void *arg)
 
 static void test_deadlines(void)
 {
-	static const uint64_t ms[] = {50, 10, 40, 20, 30, 1};
+	static const uint64_t ms[] = { 50, 10, 40, 20, 30, 1 };
 	struct sleeper s[6];
 	struct waiter w;
 	uint64_t t0, t1;
@@ -156,7 +156,8 @@ static void test_wake_timeout_race(void)
 
 	for (i = 0; i < 120; i++) {
 		trace_reset(&tr);
-		race_offset = (int64_t)((i % 9) - 4) * 100000; /* -400 us .. +400 us around the deadline */
+		race_offset =
+		    (int64_t)((i % 9) - 4) * 100000; /* -400 us .. +400 us around the deadline */
 		race_woken = -1;
 		spawn_waiter(&race_w, "w", DPS_PRIO_LOW, dps_now_ns() + 1 * MS);
 		CHECK_EQ(dps_go(race_waker, NULL, NULL, NULL), 0);
@@ -191,7 +192,7 @@ static void *intr_self_then_wait(void *arg)
 
 	dps_co_interrupt(dps_self()); /* queued; the scheduler pass of this yield delivers it */
 	CHECK_EQ(dps_yield(), 0);
-	r[0] = dps_waitq_wait(&wq, DPS_DEADLINE_NONE);     /* pending: -EINTR at once */
+	r[0] = dps_waitq_wait(&wq, DPS_DEADLINE_NONE); /* pending: -EINTR at once */
 	r[1] = dps_waitq_wait(&wq, dps_now_ns() + 2 * MS); /* consumed: times out */
 	dps_co_interrupt(dps_self());
 	r[2] = dps_sleep_ns(1000 * MS); /* parks, then the interrupt lands: -EINTR */
@@ -210,7 +211,7 @@ static void test_interrupt(void)
 {
 	struct waiter w;
 	struct dps_co *c, *t;
-	int r = 1, rs[4] = {9, 9, 9, 9};
+	int r = 1, rs[4] = { 9, 9, 9, 9 };
 	uint64_t t0;
 	void *rv;
 
@@ -343,7 +344,7 @@ static void on_pipe(void *arg, int fd, uint32_t events)
 
 static void *late_writer(void *arg)
 {
-	struct timespec ts = {0, 20 * 1000 * 1000};
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 	(void)arg;
 	nanosleep(&ts, NULL);

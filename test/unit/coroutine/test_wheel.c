@@ -61,16 +61,16 @@ static void test_order(void)
 	tt_init(&c, 3);
 	tt_init(&d, 4);
 	tt_init(&e, 5);
-	dps_wheel_add(&w, &a, base + 5 * TICK);
-	dps_wheel_add(&w, &b, base + 3 * TICK + 1); /* rounds up to tick 4 */
-	dps_wheel_add(&w, &c, base + 3 * TICK);
-	dps_wheel_add(&w, &d, base + 5 * TICK); /* same tick as a, added later */
-	dps_wheel_add(&w, &e, base + 9 * TICK);
+	dps_wheel_add(&w, &a.t, base + 5 * TICK);
+	dps_wheel_add(&w, &b.t, base + 3 * TICK + 1); /* rounds up to tick 4 */
+	dps_wheel_add(&w, &c.t, base + 3 * TICK);
+	dps_wheel_add(&w, &d.t, base + 5 * TICK); /* same tick as a, added later */
+	dps_wheel_add(&w, &e.t, base + 9 * TICK);
 	CHECK_EQ(dps_wheel_count(&w), 5);
-	CHECK(dps_timer_is_pending(&a));
+	CHECK(dps_timer_is_pending(&a.t));
 	CHECK_EQ(dps_wheel_next_expiry(&w), base + 3 * TICK);
-	CHECK(dps_wheel_cancel(&w, &e));
-	CHECK(!dps_wheel_cancel(&w, &e));
+	CHECK(dps_wheel_cancel(&w, &e.t));
+	CHECK(!dps_wheel_cancel(&w, &e.t));
 	CHECK_EQ(dps_wheel_count(&w), 4);
 
 	CHECK_EQ(dps_wheel_advance(&w, base + 3 * TICK - 1), 0); /* 1 ns early: nothing */
@@ -80,14 +80,14 @@ static void test_order(void)
 	CHECK_STR(tr.buf, "3 2");
 	CHECK(b.fired_at >= base + 3 * TICK + 1);
 	/* Re-arm a before it fires: it moves. */
-	dps_wheel_add(&w, &a, base + 7 * TICK);
+	dps_wheel_add(&w, &a.t, base + 7 * TICK);
 	CHECK_EQ(dps_wheel_count(&w), 2);
 	CHECK_EQ(dps_wheel_advance(&w, base + 6 * TICK), 1);
 	CHECK_STR(tr.buf, "3 2 4");
 	CHECK_EQ(dps_wheel_advance(&w, base + 100 * TICK), 1);
 	CHECK_STR(tr.buf, "3 2 4 1");
 	CHECK_EQ(dps_wheel_count(&w), 0);
-	CHECK(!dps_timer_is_pending(&a));
+	CHECK(!dps_timer_is_pending(&a.t));
 	dps_wheel_fini(&w);
 }
 
@@ -103,9 +103,9 @@ static void test_revolutions(void)
 	tt_init(&near, 1);
 	tt_init(&far, 2);
 	tt_init(&farther, 3);
-	dps_wheel_add(&w, &near, 10 * TICK);
-	dps_wheel_add(&w, &far, (10 + 64) * TICK);       /* same slot, next revolution */
-	dps_wheel_add(&w, &farther, (10 + 5 * 64) * TICK); /* same slot, 5 revolutions on */
+	dps_wheel_add(&w, &near.t, 10 * TICK);
+	dps_wheel_add(&w, &far.t, (10 + 64) * TICK); /* same slot, next revolution */
+	dps_wheel_add(&w, &farther.t, (10 + 5 * 64) * TICK); /* same slot, 5 revolutions on */
 	/* next_expiry is a lower bound: the slot's start. */
 	CHECK_EQ(dps_wheel_next_expiry(&w), 10 * TICK);
 	for (now = 0; now <= 400 * TICK; now += TICK / 2) {
@@ -134,7 +134,7 @@ static void test_big_jump(void)
 	CHECK_EQ(dps_wheel_init(&w, TICK, 64, 0), 0);
 	for (i = 0; i < 200; i++) {
 		tt_init(&x[i], i);
-		dps_wheel_add(&w, &x[i], (uint64_t)(i * 7 + 1) * TICK);
+		dps_wheel_add(&w, &x[i].t, (uint64_t)(i * 7 + 1) * TICK);
 	}
 	trace_reset(&tr);
 	CHECK_EQ(dps_wheel_advance(&w, 700 * TICK), 100); /* i*7+1 <= 700: i <= 99 */
@@ -196,17 +196,17 @@ static void test_next_expiry(void)
 	CHECK_EQ(dps_wheel_init(&w, TICK, 256, 50 * TICK), 0);
 	tt_init(&a, 1);
 	tt_init(&b, 2);
-	dps_wheel_add(&w, &a, 60 * TICK);
-	dps_wheel_add(&w, &b, 250 * TICK); /* wraps around the bitmap */
+	dps_wheel_add(&w, &a.t, 60 * TICK);
+	dps_wheel_add(&w, &b.t, 250 * TICK); /* wraps around the bitmap */
 	CHECK_EQ(dps_wheel_next_expiry(&w), 60 * TICK);
-	dps_wheel_cancel(&w, &a);
+	dps_wheel_cancel(&w, &a.t);
 	CHECK_EQ(dps_wheel_next_expiry(&w), 250 * TICK);
 	dps_wheel_advance(&w, 249 * TICK);
 	CHECK_EQ(dps_wheel_next_expiry(&w), 250 * TICK);
-	dps_wheel_add(&w, &a, 0); /* in the past: next tick */
+	dps_wheel_add(&w, &a.t, 0); /* in the past: next tick */
 	CHECK_EQ(dps_wheel_next_expiry(&w), 250 * TICK);
-	dps_wheel_cancel(&w, &b);
-	dps_wheel_cancel(&w, &a);
+	dps_wheel_cancel(&w, &b.t);
+	dps_wheel_cancel(&w, &a.t);
 	CHECK_EQ(dps_wheel_next_expiry(&w), (long long)UINT64_MAX);
 	dps_wheel_fini(&w);
 }

@@ -13,7 +13,8 @@ static const char *joined(struct dps_conf *c, const struct dps_eal_host *h, int 
 	static char out[4096];
 	char buf[4096];
 	char *argv[DPS_EAL_MAX_ARGS];
-	int argc = dps_eal_build_args(c, h, argv, DPS_EAL_MAX_ARGS, buf, sizeof(buf), err, sizeof(err));
+	int argc =
+	    dps_eal_build_args(c, h, argv, DPS_EAL_MAX_ARGS, buf, sizeof(buf), err, sizeof(err));
 
 	*rc = argc < 0 ? argc : 0;
 	out[0] = '\0';
@@ -90,9 +91,10 @@ static void test_dev_check(void)
 	CHECK_EQ(dps_eal_check_dev("net_af_packet0,iface=lo", err, sizeof(err)), 0);
 	CHECK_EQ(dps_eal_check_dev("net_af_xdp0,start_queue=0,iface=no-such-if9", err, sizeof(err)),
 		 -ENODEV);
-	CHECK_STR(err, "device 'net_af_xdp0,start_queue=0,iface=no-such-if9': no interface "
-		       "'no-such-if9' in this network namespace (is the testbed up? test/testbed.sh "
-		       "up, then run inside it: ip netns exec dps-stack ...)");
+	CHECK_STR(err,
+		  "device 'net_af_xdp0,start_queue=0,iface=no-such-if9': no interface "
+		  "'no-such-if9' in this network namespace (is the testbed up? test/testbed.sh "
+		  "up, then run inside it: ip netns exec dps-stack ...)");
 	CHECK_EQ(dps_eal_check_dev("net_memif0,role=server", err, sizeof(err)), 0);
 }
 

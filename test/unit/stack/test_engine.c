@@ -168,7 +168,8 @@ static void expect_echo_reply(unsigned i, const struct rte_ether_addr *eth_dst, 
 static void peer_arps(void)
 {
 	uint8_t f[FRAME_MAX];
-	size_t n = frame_arp(f, &bcast_mac, RTE_ARP_OP_REQUEST, &peer_mac, peer_ip, &bcast_mac, stack_ip);
+	size_t n =
+	    frame_arp(f, &bcast_mac, RTE_ARP_OP_REQUEST, &peer_mac, peer_ip, &bcast_mac, stack_ip);
 
 	inject(f, n);
 	CHECK_EQ(collect(), 1);
@@ -202,7 +203,8 @@ static void test_arp_for_other_not_learned(void)
 {
 	uint8_t f[FRAME_MAX];
 	struct rte_ether_addr mac;
-	size_t n = frame_arp(f, &bcast_mac, RTE_ARP_OP_REQUEST, &peer_mac, peer_ip, &bcast_mac, other_ip);
+	size_t n =
+	    frame_arp(f, &bcast_mac, RTE_ARP_OP_REQUEST, &peer_mac, peer_ip, &bcast_mac, other_ip);
 
 	setup();
 	inject(f, n);
@@ -367,28 +369,95 @@ struct bad {
 	void (*make)(uint8_t *f, size_t *n);
 };
 
-static void mk_eth_short(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); *n = 10; }
-static void mk_eth_other_mac(uint8_t *f, size_t *n) { *n = frame_echo(f, &peer_mac, peer_ip, stack_ip, 1, 1, 8); }
+static void mk_eth_short(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	*n = 10;
+}
+static void mk_eth_other_mac(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &peer_mac, peer_ip, stack_ip, 1, 1, 8);
+}
 static void mk_eth_multicast(uint8_t *f, size_t *n)
 {
 	static const struct rte_ether_addr mc = { { 0x01, 0x00, 0x5e, 0, 0, 1 } };
 	*n = frame_echo(f, &mc, peer_ip, stack_ip, 1, 1, 8);
 }
-static void mk_eth_ipv6(uint8_t *f, size_t *n) { *n = frame_eth(f, &stack_mac, &peer_mac, RTE_ETHER_TYPE_IPV6) + 40; memset(f + 14, 0x60, 40); }
-static void mk_arp_short(uint8_t *f, size_t *n) { *n = frame_arp(f, &bcast_mac, 1, &peer_mac, peer_ip, &bcast_mac, stack_ip) - 1; }
-static void mk_arp_format(uint8_t *f, size_t *n) { *n = frame_arp(f, &bcast_mac, 1, &peer_mac, peer_ip, &bcast_mac, stack_ip); f[14 + 5] = 16; }
-static void mk_arp_op(uint8_t *f, size_t *n) { *n = frame_arp(f, &bcast_mac, 9, &peer_mac, peer_ip, &bcast_mac, stack_ip); }
-static void mk_arp_bcast_sender(uint8_t *f, size_t *n) { *n = frame_arp(f, &bcast_mac, 1, &bcast_mac, peer_ip, &bcast_mac, stack_ip); }
-static void mk_ip_short(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); *n = 14 + 19; }
-static void mk_ip_version(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[14] = 0x55; frame_fix_ip_cksum(f); }
-static void mk_ip_ihl(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[14] = 0x43; }
-static void mk_ip_len(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[16] = 0x10; frame_fix_ip_cksum(f); }
-static void mk_ip_csum(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[24] ^= 0xff; }
-static void mk_ip_ttl(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[22] = 0; frame_fix_ip_cksum(f); }
-static void mk_ip_src(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, ip4(127, 0, 0, 1), stack_ip, 1, 1, 8); }
-static void mk_ip_other(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, other_ip, 1, 1, 8); }
-static void mk_ip_frag(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[20] = 0x20; frame_fix_ip_cksum(f); }
-static void mk_ip_proto(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[23] = IPPROTO_UDP; frame_fix_ip_cksum(f); }
+static void mk_eth_ipv6(uint8_t *f, size_t *n)
+{
+	*n = frame_eth(f, &stack_mac, &peer_mac, RTE_ETHER_TYPE_IPV6) + 40;
+	memset(f + 14, 0x60, 40);
+}
+static void mk_arp_short(uint8_t *f, size_t *n)
+{
+	*n = frame_arp(f, &bcast_mac, 1, &peer_mac, peer_ip, &bcast_mac, stack_ip) - 1;
+}
+static void mk_arp_format(uint8_t *f, size_t *n)
+{
+	*n = frame_arp(f, &bcast_mac, 1, &peer_mac, peer_ip, &bcast_mac, stack_ip);
+	f[14 + 5] = 16;
+}
+static void mk_arp_op(uint8_t *f, size_t *n)
+{
+	*n = frame_arp(f, &bcast_mac, 9, &peer_mac, peer_ip, &bcast_mac, stack_ip);
+}
+static void mk_arp_bcast_sender(uint8_t *f, size_t *n)
+{
+	*n = frame_arp(f, &bcast_mac, 1, &bcast_mac, peer_ip, &bcast_mac, stack_ip);
+}
+static void mk_ip_short(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	*n = 14 + 19;
+}
+static void mk_ip_version(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[14] = 0x55;
+	frame_fix_ip_cksum(f);
+}
+static void mk_ip_ihl(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[14] = 0x43;
+}
+static void mk_ip_len(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[16] = 0x10;
+	frame_fix_ip_cksum(f);
+}
+static void mk_ip_csum(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[24] ^= 0xff;
+}
+static void mk_ip_ttl(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[22] = 0;
+	frame_fix_ip_cksum(f);
+}
+static void mk_ip_src(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, ip4(127, 0, 0, 1), stack_ip, 1, 1, 8);
+}
+static void mk_ip_other(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, other_ip, 1, 1, 8);
+}
+static void mk_ip_frag(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[20] = 0x20;
+	frame_fix_ip_cksum(f);
+}
+static void mk_ip_proto(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[23] = IPPROTO_UDP;
+	frame_fix_ip_cksum(f);
+}
 static void mk_icmp_short(uint8_t *f, size_t *n)
 {
 	*n = frame_eth(f, &stack_mac, &peer_mac, RTE_ETHER_TYPE_IPV4);
@@ -396,7 +465,11 @@ static void mk_icmp_short(uint8_t *f, size_t *n)
 	memset(f + *n, 8, 3);
 	*n += 3;
 }
-static void mk_icmp_csum(uint8_t *f, size_t *n) { *n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8); f[*n - 1] ^= 1; }
+static void mk_icmp_csum(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
+	f[*n - 1] ^= 1;
+}
 static void mk_icmp_type(uint8_t *f, size_t *n)
 {
 	*n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 1, 1, 8);
@@ -404,7 +477,10 @@ static void mk_icmp_type(uint8_t *f, size_t *n)
 	f[36] = f[37] = 0;
 	*(uint16_t *)(f + 36) = (uint16_t)~rte_raw_cksum(f + 34, *n - 34);
 }
-static void mk_icmp_bcast(uint8_t *f, size_t *n) { *n = frame_echo(f, &bcast_mac, peer_ip, ip4(198, 18, 0, 255), 1, 1, 8); }
+static void mk_icmp_bcast(uint8_t *f, size_t *n)
+{
+	*n = frame_echo(f, &bcast_mac, peer_ip, ip4(198, 18, 0, 255), 1, 1, 8);
+}
 
 static void test_drops(void)
 {
@@ -490,8 +566,18 @@ static void test_tx_backpressure(void)
 int main(void)
 {
 	char prefix[64];
-	char *argv[] = { "test_engine", "-l", "0", "--no-huge", "--no-shconf", "-m", "128",
-			 "--no-pci", "--no-telemetry", prefix, "--log-level=4", NULL };
+	char *argv[] = { "test_engine",
+			 "-l",
+			 "0",
+			 "--no-huge",
+			 "--no-shconf",
+			 "-m",
+			 "128",
+			 "--no-pci",
+			 "--no-telemetry",
+			 prefix,
+			 "--log-level=4",
+			 NULL };
 	cpu_set_t cpus;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=dpsunit%d", (int)getpid());
@@ -505,7 +591,8 @@ int main(void)
 				break;
 			}
 	CHECK(rte_eal_init(11, argv) >= 0);
-	mp = rte_pktmbuf_pool_create("test_pool", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	mp = rte_pktmbuf_pool_create("test_pool", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     SOCKET_ID_ANY);
 	CHECK(mp != NULL);
 	RUN(test_announce);
 	RUN(test_arp_reply_and_learn);

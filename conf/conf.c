@@ -269,7 +269,7 @@ static void unknown_key(const char *where, const char *shown, const char *key, i
 	size_t i;
 
 	if (near == NULL) {
-		errf(err, errlen, "%s: unknown option '%s' (`dpsock config` lists the options)",
+		errf(err, errlen, "%s: unknown option '%s' (the option table is in README.md)",
 		     where, shown);
 		return;
 	}

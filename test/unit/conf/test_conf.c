@@ -127,7 +127,7 @@ static void test_error_messages(void)
 		{ "hugepage", "on", "W: unknown option 'hugepage' (did you mean 'hugepages'?)",
 		  -ENOENT },
 		{ "frobnicate", "1",
-		  "W: unknown option 'frobnicate' (`dpsock config` lists the options)", -ENOENT },
+		  "W: unknown option 'frobnicate' (the option table is in README.md)", -ENOENT },
 	};
 	struct dps_conf c;
 

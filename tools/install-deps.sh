@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what dpsock builds and tests with, from Debian 12's apt (root). Idempotent.
+set -euo pipefail
+PACKAGES=(
+	# build
+	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
+	dpdk libdpdk-dev libnuma-dev libjemalloc-dev libpcap-dev
+	# testbed and peers
+	iproute2 iputils-ping arping procps tshark python3
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: answer no, without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

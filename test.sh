@@ -25,10 +25,11 @@ setup() {
 	local dir=$1
 	shift
 	step "build $dir $*"
-	if [ -d "$dir" ]; then
-		meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
-	else
-		meson setup "$dir" "$@" >/dev/null || return 1
+	local how=()
+	[ -d "$dir" ] && how=(--reconfigure)
+	if ! meson setup "${how[@]}" "$dir" "$@" >"$dir.setup.log" 2>&1; then
+		tail -20 "$dir.setup.log"
+		return 1
 	fi
 	meson compile -C "$dir"
 }

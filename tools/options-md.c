@@ -24,7 +24,8 @@ int main(void)
 			printf("text");
 			break;
 		case DPS_OPT_UINT:
-			printf("%llu-%llu", (unsigned long long)o[i].min, (unsigned long long)o[i].max);
+			printf("%llu-%llu", (unsigned long long)o[i].min,
+			       (unsigned long long)o[i].max);
 			break;
 		case DPS_OPT_ENUM:
 			/* `auto`, `on`, `off`: a bare '|' would end the table cell. */

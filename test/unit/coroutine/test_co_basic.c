@@ -113,18 +113,24 @@ static void *ret_arg(void *arg)
 	return arg;
 }
 
-static void deep_exit(int depth)
+static int exit_depth;
+
+static __attribute__((noinline)) int deep_exit(int depth)
 {
+	exit_depth = depth;
+	if (depth < 0)
+		return 0;
 	if (depth == 0)
 		dps_co_exit((void *)(uintptr_t)777);
-	deep_exit(depth - 1);
+	return deep_exit(depth - 1) + 1;
 }
 
 static void *exits_deep(void *arg)
 {
 	(void)arg;
 	deep_exit(10);
-	return NULL; /* not reached */
+	CHECK(0); /* not reached */
+	return NULL;
 }
 
 static struct dps_co *self_seen;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpsock_coroutine.h" /* dps_go, dps_now_ns, wait queues */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,14 +33,36 @@ int dps_poll(void);
 /* Stop the engine and release the device and DPDK (the device is free for the next process). */
 void dps_exit(void);
 
-/* Monotonic time in nanoseconds, as the engine sees it. */
-uint64_t dps_now_ns(void);
-
 /*
  * The engine's counters: calls fn(name, value, arg) for each, in a fixed order ("rx_frames", ...,
  * "drop_ip_csum", ...). Returns the number of counters, or -ENODEV when the engine is not running.
  */
 int dps_counters(void (*fn)(const char *name, uint64_t value, void *arg), void *arg);
+
+/*
+ * TCP sockets of the process's engine: the calls of tcp_api.h (stack/) with the engine's clock and
+ * sockaddr_in addresses. Handles are the engine's own small integers, not file descriptors (the
+ * shim maps fds to them). Errors as documented in stack/tcp_api.h; -ENODEV when the engine is not
+ * running, -EAFNOSUPPORT for an address that is not AF_INET.
+ */
+struct sockaddr_in;
+int dps_socket(void);
+int dps_bind(int s, const struct sockaddr_in *addr);
+int dps_listen(int s, int backlog);
+int dps_accept(int s, struct sockaddr_in *peer);
+int dps_connect(int s, const struct sockaddr_in *addr);
+long dps_send(int s, const void *buf, size_t len, int flags);
+long dps_recv(int s, void *buf, size_t len, int flags);
+int dps_shutdown(int s, int how);
+int dps_close(int s);
+int dps_setsockopt(int s, int level, int name, const void *val, uint32_t len);
+int dps_getsockopt(int s, int level, int name, void *val, uint32_t *len);
+int dps_getsockname(int s, struct sockaddr_in *addr);
+int dps_getpeername(int s, struct sockaddr_in *addr);
+/* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
+int dps_events(int s);
+/* fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change. */
+int dps_set_callback(int s, void (*fn)(void *arg, uint32_t events), void *arg);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* api: the process's engine behind include/dpsock.h. */
 #include "dpsock.h"
+#include "dpsock_coroutine.h"
 
 #include "dev.h"
 #include "dps_conf.h"
@@ -7,8 +8,10 @@
 #include "dps_log.h"
 #include "dps_mempool.h"
 #include "dps_stack.h"
+#include "tcp_api.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,14 +23,6 @@ extern char **environ;
 static struct dps_engine *engine;
 static struct rte_mempool *pool;
 static struct dps_conf conf;
-
-uint64_t dps_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int dps_init(char *err, size_t errlen)
 {
@@ -101,4 +96,133 @@ int dps_counters(void (*fn)(const char *name, uint64_t value, void *arg), void *
 	for (unsigned i = 0; i < n; i++)
 		fn(dps_engine_counter_name(i), dps_engine_counter_value(engine, i), arg);
 	return (int)n;
+}
+
+/* ---- TCP sockets ---- */
+
+#define ENGINE_OR_ENODEV()                                                                         \
+	do {                                                                                       \
+		if (engine == NULL)                                                                \
+			return -ENODEV;                                                            \
+	} while (0)
+
+int dps_socket(void)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_socket(engine);
+}
+
+int dps_bind(int s, const struct sockaddr_in *a)
+{
+	ENGINE_OR_ENODEV();
+	if (a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return dps_tcp_bind(engine, s, a->sin_addr.s_addr, ntohs(a->sin_port));
+}
+
+int dps_listen(int s, int backlog)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_listen(engine, s, backlog);
+}
+
+int dps_accept(int s, struct sockaddr_in *peer)
+{
+	uint32_t addr;
+	uint16_t port;
+	int rc;
+
+	ENGINE_OR_ENODEV();
+	rc = dps_tcp_accept(engine, s, &addr, &port);
+	if (rc >= 0 && peer != NULL) {
+		memset(peer, 0, sizeof(*peer));
+		peer->sin_family = AF_INET;
+		peer->sin_addr.s_addr = addr;
+		peer->sin_port = htons(port);
+	}
+	return rc;
+}
+
+int dps_connect(int s, const struct sockaddr_in *a)
+{
+	ENGINE_OR_ENODEV();
+	if (a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return dps_tcp_connect(engine, s, a->sin_addr.s_addr, ntohs(a->sin_port), dps_now_ns());
+}
+
+long dps_send(int s, const void *buf, size_t len, int flags)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_send(engine, s, buf, len, flags, dps_now_ns());
+}
+
+long dps_recv(int s, void *buf, size_t len, int flags)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_recv(engine, s, buf, len, flags, dps_now_ns());
+}
+
+int dps_shutdown(int s, int how)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_shutdown(engine, s, how, dps_now_ns());
+}
+
+int dps_close(int s)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_close(engine, s, dps_now_ns());
+}
+
+int dps_setsockopt(int s, int level, int name, const void *val, uint32_t len)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_setsockopt(engine, s, level, name, val, len);
+}
+
+int dps_getsockopt(int s, int level, int name, void *val, uint32_t *len)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_getsockopt(engine, s, level, name, val, len);
+}
+
+static int name_of(int s, struct sockaddr_in *a,
+		   int (*fn)(struct dps_engine *, int, uint32_t *, uint16_t *))
+{
+	uint32_t addr;
+	uint16_t port;
+	int rc;
+
+	ENGINE_OR_ENODEV();
+	rc = fn(engine, s, &addr, &port);
+	if (rc == 0) {
+		memset(a, 0, sizeof(*a));
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = addr;
+		a->sin_port = htons(port);
+	}
+	return rc;
+}
+
+int dps_getsockname(int s, struct sockaddr_in *a)
+{
+	return name_of(s, a, dps_tcp_getsockname);
+}
+
+int dps_getpeername(int s, struct sockaddr_in *a)
+{
+	return name_of(s, a, dps_tcp_getpeername);
+}
+
+int dps_events(int s)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_events(engine, s);
+}
+
+int dps_set_callback(int s, void (*fn)(void *arg, uint32_t events), void *arg)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_set_callback(engine, s, fn, arg);
 }

@@ -21,6 +21,7 @@ struct rte_mempool;
 struct dps_dev;
 struct dps_arp;
 struct dps_capture;
+struct dps_tcp;
 
 enum dps_ctr_id {
 #define DPS_CTR(name, doc) DPS_CTR_##name,
@@ -46,6 +47,7 @@ struct dps_engine {
 	struct rte_mempool *pool;
 	struct dps_arp *arp;
 	struct dps_capture *cap;
+	struct dps_tcp *tcp;
 	struct rte_ether_addr mac;
 	struct dps_nets nets; /* our addresses */
 	uint32_t gateway; /* network order, 0: none */

@@ -7,6 +7,8 @@
  */
 #include "dps_stack.h"
 
+#include "tcp.h"
+
 #include "dev.h"
 #include "dps_log.h"
 
@@ -136,6 +138,9 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		if (rc < 0)
 			goto err;
 	}
+	rc = dps_tcp_create(e, c, now, err, errlen);
+	if (rc < 0)
+		goto err;
 	e->next_timer_ns = now + DPS_TIMER_NS;
 	for (unsigned i = 0; i < e->nets.n; i++)
 		dps_arp_announce(e, e->nets.net[i].addr);
@@ -143,6 +148,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	*out = e;
 	return 0;
 err:
+	dps_capture_close(e->cap);
 	dps_arp_destroy(e->arp);
 	rte_free(e);
 	return rc;
@@ -152,6 +158,7 @@ void dps_engine_destroy(struct dps_engine *e)
 {
 	if (e == NULL)
 		return;
+	dps_tcp_destroy(e);
 	dps_engine_flush(e);
 	for (unsigned i = 0; i < e->tx_n; i++)
 		rte_pktmbuf_free(e->tx[i]);
@@ -209,6 +216,11 @@ void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 
 void dps_engine_timers(struct dps_engine *e, uint64_t now)
 {
+	if (e->tcp != NULL) {
+		if (now / 1000000 > e->tcp->now_ms)
+			e->tcp->now_ms = now / 1000000;
+		dps_wheel_advance(&e->tcp->wheel, now);
+	}
 	if (now < e->next_timer_ns)
 		return;
 	e->next_timer_ns = now + DPS_TIMER_NS;

@@ -4,6 +4,7 @@
  */
 #include "dps_stack.h"
 #include "wire.h"
+#include "tcp.h"
 
 #include <rte_mbuf.h>
 
@@ -29,8 +30,15 @@ void dps_ipv4_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 	case IPPROTO_ICMP:
 		dps_icmp_input(e, m, &ip, now);
 		break;
+	case IPPROTO_TCP:
+		if (!dps_engine_is_local(e, ip.dst)) { /* no TCP to broadcast addresses */
+			dps_engine_drop(e, m, DPS_DROP_ip_not_for_us);
+			break;
+		}
+		dps_tcp_input(e, m, &ip, now);
+		break;
 	default:
-		/* TCP arrives with the TCP issue; UDP and the rest stay the kernel's. */
+		/* UDP and the rest stay the kernel's (the shim sends them there). */
 		dps_engine_drop(e, m, DPS_DROP_ip_proto);
 		break;
 	}

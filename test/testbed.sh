@@ -37,6 +37,10 @@ up() {
 	ip netns exec "$PEER_NS" sysctl -qw "net.ipv6.conf.$PEER_IF.disable_ipv6=1"
 	ip -n "$PEER_NS" addr replace "$PEER_ADDR" dev "$PEER_IF"
 	ip -n "$PEER_NS" link set "$PEER_IF" up
+	# The kernel leaves the TCP/UDP checksum of what it sends over a veth to "offload" (only the
+	# pseudo-header sum is in the field); af_packet hands the frame to DPDK as is, and the stack
+	# would drop it as corrupt. Real NICs fill it in; here the kernel must.
+	ip netns exec "$PEER_NS" ethtool -K "$PEER_IF" tx off >/dev/null
 	# Forget stale neighbours from an earlier run (the stack's MAC is the same, but be exact).
 	ip -n "$PEER_NS" neigh flush dev "$PEER_IF" 2>/dev/null || true
 }

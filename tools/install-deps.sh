@@ -6,7 +6,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format
 	dpdk libdpdk-dev libnuma-dev libjemalloc-dev libpcap-dev
 	# testbed and peers
-	iproute2 iputils-ping arping procps tshark python3
+	iproute2 iputils-ping arping ethtool procps tshark python3 socat
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

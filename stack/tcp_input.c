@@ -1,0 +1,731 @@
+/*
+ * tcp_input: a segment arrives (RFC 9293 §3.10.7, "SEGMENT ARRIVES").
+ *
+ * Call order: dps_tcp_input parses and finds the connection (flow table) or the listener, else
+ * answers with RST. listen_input handles a SYN to a listener (a new connection in SYN_RCVD).
+ * conn_input runs the RFC's steps for a connection: SYN_SENT apart (syn_sent_input); for the others
+ * PAWS, sequence acceptability, RST (RFC 5961 §3), SYN (RFC 5961 §4), ACK (RFC 5961 §5, NewReno
+ * recovery RFC 6582, RTT RFC 6298/7323, window update), data (in order into the receive queue,
+ * else the out-of-order queue), FIN; then output. A buffer that carries accepted payload is kept
+ * on the connection (no copy) and freed by recv(); every other is freed here.
+ */
+#include "tcp.h"
+
+#include "wire.h"
+
+#include <errno.h>
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#define DPS_DELACK_MS 40 /* Linux's minimum delayed-ACK time */
+#define DPS_QUICKACKS 8
+#define CHALLENGE_ACK_LIMIT 1000 /* per second and engine (Linux tcp_challenge_ack_limit) */
+#define PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 §5.5: 24 days */
+
+uint32_t dps_tcp_fin_wait_2_ms(void);
+
+static uint32_t *seqf(const struct dps_tcb *t, struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, t->eng->tcp->seq_dynfield, uint32_t *);
+}
+
+static void challenge_ack(struct dps_tcb *t)
+{
+	struct dps_tcp *tcp = t->eng->tcp;
+
+	if (tcp->now_ms - tcp->challenge_window_ms >= 1000) {
+		tcp->challenge_window_ms = tcp->now_ms;
+		tcp->challenge_count = 0;
+	}
+	if (tcp->challenge_count++ >= CHALLENGE_ACK_LIMIT)
+		return;
+	t->eng->ctr[DPS_CTR_tcp_challenge_acks]++;
+	dps_tcp_send_ack(t);
+}
+
+/* Options agreed in the handshake (RFC 7323 §2.2, §3.2; RFC 2018 §2; RFC 9293 §3.7.1). */
+static void negotiate(struct dps_tcb *t, const struct dps_tcp_seg *s, bool we_offered_all)
+{
+	const struct dps_tcp_opts *o = &s->opts;
+	uint16_t mtu_mss = (uint16_t)(t->eng->mtu - 40);
+	uint16_t peer_mss = o->has_mss ? o->mss : 536;
+
+	if (o->has_wscale && we_offered_all) {
+		t->flags |= DPS_TF_WS;
+		t->snd_wscale = o->wscale;
+	} else {
+		t->snd_wscale = 0;
+		t->rcv_wscale = 0;
+	}
+	if (o->sack_perm && we_offered_all)
+		t->flags |= DPS_TF_SACK;
+	if (o->has_ts && we_offered_all) {
+		t->flags |= DPS_TF_TS;
+		t->ts_recent = o->tsval;
+		t->ts_recent_age_ms = (uint32_t)t->eng->tcp->now_ms;
+	}
+	t->mss = peer_mss < mtu_mss ? peer_mss : mtu_mss;
+	if (t->mss < 64)
+		t->mss = 64; /* a silly peer MSS must not make us send one-byte segments */
+	if (t->flags & DPS_TF_TS)
+		t->mss = (uint16_t)(t->mss - 12);
+	t->snd_wnd = s->wnd; /* RFC 7323 §2.2: the window of a SYN is never scaled */
+	t->snd_up_max = t->snd_wnd;
+	t->snd_wl1 = s->seq;
+	t->snd_wl2 = s->ack;
+}
+
+static void enter_time_wait(struct dps_tcb *t)
+{
+	dps_tcp_set_state(t, DPS_TCP_TIME_WAIT);
+	for (int k = 0; k < DPS_TT_COUNT; k++)
+		t->deadline[k] = 0;
+	dps_tcp_timer_set(t, DPS_TT_2MSL, t->eng->tcp->now_ms + t->eng->tcp->time_wait_ms);
+}
+
+static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rte_mbuf *m,
+			 const struct dps_ipv4_view *ip, const struct dps_tcp_seg *s)
+{
+	struct dps_tcb *t;
+
+	/* RFC 9293 §3.10.7.2 */
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		dps_engine_drop(e, m, DPS_DROP_tcp_state);
+		return;
+	}
+	if (s->flags & RTE_TCP_ACK_FLAG) {
+		dps_tcp_reset_for(e, ip, s);
+		dps_engine_drop(e, m, DPS_DROP_tcp_no_socket);
+		return;
+	}
+	if (!(s->flags & RTE_TCP_SYN_FLAG)) {
+		dps_engine_drop(e, m, DPS_DROP_tcp_state);
+		return;
+	}
+	if (l->n_syn >= l->backlog || l->n_accept >= l->backlog) {
+		dps_engine_drop(e, m, DPS_DROP_tcp_syn_queue_full);
+		return;
+	}
+	t = dps_tcp_tcb_alloc(e);
+	if (t == NULL) {
+		dps_engine_drop(e, m, DPS_DROP_tcp_no_memory);
+		return;
+	}
+	t->laddr = ip->dst;
+	t->raddr = ip->src;
+	t->lport = s->dport;
+	t->rport = s->sport;
+	if (dps_tcp_flow_add(t) < 0) {
+		t->rport = 0; /* not linked */
+		t->lport = 0;
+		dps_tcp_tcb_free(t);
+		dps_engine_drop(e, m, DPS_DROP_tcp_no_memory);
+		return;
+	}
+	t->listener = l;
+	l->n_syn++;
+	t->flags |= l->flags_inherit;
+	t->snd_buf = l->snd_buf;
+	t->rcv_buf = l->rcv_buf;
+	t->rcv_mss = (uint16_t)(e->mtu - 40);
+	t->rcv_wscale = 7;
+	t->irs = s->seq;
+	t->rcv_nxt = s->seq + 1;
+	t->rcv_adv = t->rcv_nxt;
+	t->iss = dps_tcp_isn(e, t->laddr, t->lport, t->raddr, t->rport, e->tcp->now_ms * 1000);
+	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->ts_offset = dps_tcp_isn(e, t->raddr, t->rport, t->laddr, t->lport, 0);
+	negotiate(t, s, true);
+	t->cc->init(t);
+	t->quickacks = DPS_QUICKACKS;
+	t->last_rcv_ms = (uint32_t)e->tcp->now_ms;
+	dps_tcp_set_state(t, DPS_TCP_SYN_RCVD);
+	e->ctr[DPS_CTR_tcp_passive_opens]++;
+	rte_pktmbuf_free(m); /* data on a SYN is not kept: the peer sends it again (as Linux) */
+	dps_tcp_output(t);
+}
+
+static void established(struct dps_tcb *t)
+{
+	dps_tcp_set_state(t, DPS_TCP_ESTABLISHED);
+	t->eng->ctr[DPS_CTR_tcp_established]++;
+	t->backoff = 0;
+	t->syn_retries = 0;
+	t->quickacks = DPS_QUICKACKS;
+	dps_tcp_timer_clear(t, DPS_TT_REXMT);
+	if (t->flags & DPS_TF_KEEPALIVE)
+		dps_tcp_timer_set(t, DPS_TT_KEEP, t->eng->tcp->now_ms + t->keep_idle_ms);
+}
+
+static void syn_sent_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
+{
+	bool ack = s->flags & RTE_TCP_ACK_FLAG;
+
+	/* RFC 9293 §3.10.7.3 */
+	if (ack && (seq_leq(s->ack, t->iss) || seq_gt(s->ack, t->snd_max))) {
+		if (!(s->flags & RTE_TCP_RST_FLAG)) {
+			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
+			t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
+		}
+		t->eng->drop[DPS_DROP_tcp_bad_ack]++;
+		return;
+	}
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (ack) {
+			t->eng->ctr[DPS_CTR_tcp_rst_rx]++;
+			dps_tcp_drop(t, -ECONNREFUSED);
+		} else {
+			t->eng->drop[DPS_DROP_tcp_rst_ignored]++;
+		}
+		return;
+	}
+	if (!(s->flags & RTE_TCP_SYN_FLAG)) {
+		t->eng->drop[DPS_DROP_tcp_state]++;
+		return;
+	}
+	t->irs = s->seq;
+	t->rcv_nxt = s->seq + 1;
+	t->rcv_adv = t->rcv_nxt;
+	negotiate(t, s, true);
+	t->cc->init(t); /* the MSS is known now */
+	t->last_rcv_ms = (uint32_t)t->eng->tcp->now_ms;
+	if (ack) {
+		t->snd_una = s->ack;
+		if (t->snd_wscale && (t->flags & DPS_TF_WS))
+			t->snd_wnd = (uint32_t)s->wnd << 0; /* SYN-ACK window: unscaled */
+		if ((t->flags & DPS_TF_TS) && s->opts.tsecr != 0)
+			dps_tcp_rtt_sample(t, ((uint32_t)t->eng->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
+						      1000u);
+		else if (t->backoff == 0)
+			dps_tcp_rtt_sample(t, (uint32_t)(t->eng->tcp->now_ms - t->rtt_start_ms) * 1000u);
+		established(t);
+		t->flags |= DPS_TF_ACKNOW;
+		dps_tcp_output(t);
+		dps_tcp_notify(t);
+		return;
+	}
+	/* Simultaneous open (RFC 9293 §3.5, figure 8): SYN-ACK with our ISN. */
+	dps_tcp_set_state(t, DPS_TCP_SYN_RCVD);
+	dps_tcp_send_ctl(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss);
+}
+
+/* RFC 9293 §3.10.7.4 "first: check sequence number". Returns false to drop the segment. */
+static bool acceptable(const struct dps_tcb *t, uint32_t seq, uint32_t len)
+{
+	uint32_t wnd = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+
+	if (len == 0)
+		return wnd == 0 ? seq == t->rcv_nxt : seq_in(seq, t->rcv_nxt, t->rcv_nxt + wnd);
+	if (wnd == 0)
+		return seq == t->rcv_nxt; /* only its ACK and RST are used: see conn_input */
+	return seq_in(seq, t->rcv_nxt, t->rcv_nxt + wnd) ||
+	       seq_in(seq + len - 1, t->rcv_nxt, t->rcv_nxt + wnd);
+}
+
+/* A reset was accepted (RFC 9293 §3.10.7.4 second, RFC 5961 §3.2 exact match). */
+static void reset_input(struct dps_tcb *t)
+{
+	t->eng->ctr[DPS_CTR_tcp_rst_rx]++;
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_SYN_RCVD:
+		/* A passive child goes away quietly; an active (simultaneous) open is refused. */
+		dps_tcp_drop(t, t->listener != NULL || t->handle < 0 ? 0 : -ECONNREFUSED);
+		return;
+	case DPS_TCP_ESTABLISHED:
+	case DPS_TCP_FIN_WAIT_1:
+	case DPS_TCP_FIN_WAIT_2:
+	case DPS_TCP_CLOSE_WAIT:
+		dps_tcp_drop(t, -ECONNRESET);
+		return;
+	case DPS_TCP_CLOSING:
+	case DPS_TCP_LAST_ACK:
+	case DPS_TCP_TIME_WAIT:
+	case DPS_TCP_CLOSED:
+	case DPS_TCP_LISTEN:
+	case DPS_TCP_SYN_SENT:
+	case DPS_TCP_NSTATES:
+		dps_tcp_drop(t, 0);
+		return;
+	}
+}
+
+/* Free the acknowledged bytes at the head of the send queue. */
+static void snd_q_trim(struct dps_tcb *t, uint32_t n)
+{
+	t->snd_queued -= n;
+	while (n > 0 && t->snd_q != NULL) {
+		struct rte_mbuf *m = t->snd_q;
+		uint32_t dl = rte_pktmbuf_data_len(m);
+
+		if (n < dl) {
+			rte_pktmbuf_adj(m, (uint16_t)n);
+			return;
+		}
+		n -= dl;
+		t->snd_q = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free(m);
+	}
+	if (t->snd_q == NULL)
+		t->snd_q_tail = NULL;
+}
+
+static uint32_t data_end(const struct dps_tcb *t)
+{
+	return t->snd_una + t->snd_queued;
+}
+
+static bool fin_acked(const struct dps_tcb *t)
+{
+	return (t->flags & DPS_TF_FIN_SENT) && t->snd_queued == 0 && t->snd_una == t->snd_max;
+}
+
+/* The ACK field (RFC 9293 §3.10.7.4 fifth). Returns false when t was freed or the segment must
+ * be dropped. */
+static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
+{
+	struct dps_engine *e = t->eng;
+	uint32_t max_wnd = t->snd_up_max > t->mss ? t->snd_up_max : t->mss;
+	uint32_t wnd = (uint32_t)s->wnd << t->snd_wscale;
+
+	if (t->state == DPS_TCP_SYN_RCVD) {
+		struct dps_listener *l = t->listener;
+
+		if (!seq_gt(s->ack, t->snd_una) || seq_gt(s->ack, t->snd_max)) {
+			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
+			e->ctr[DPS_CTR_tcp_rst_tx]++;
+			e->drop[DPS_DROP_tcp_bad_ack]++;
+			return false;
+		}
+		if (l == NULL && t->handle < 0) { /* its listener was closed meanwhile */
+			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
+			e->ctr[DPS_CTR_tcp_rst_tx]++;
+			dps_tcp_drop(t, 0);
+			return false;
+		}
+		if (l != NULL && l->n_accept >= l->backlog) {
+			/* Linux: drop the ACK, the SYN-ACK is retransmitted later. */
+			e->drop[DPS_DROP_tcp_accept_queue_full]++;
+			return false;
+		}
+		t->snd_una = s->ack;
+		t->snd_wnd = wnd;
+		t->snd_up_max = wnd;
+		t->snd_wl1 = s->seq;
+		t->snd_wl2 = s->ack;
+		if ((t->flags & DPS_TF_TS) && s->opts.has_ts && s->opts.tsecr != 0)
+			dps_tcp_rtt_sample(t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
+						      1000u);
+		else if (t->backoff == 0)
+			dps_tcp_rtt_sample(t, 1000u * (uint32_t)(e->tcp->now_ms - t->last_rcv_ms));
+		established(t);
+		if (l != NULL) {
+			l->n_syn--;
+			l->n_accept++;
+			if (l->acc_tail != NULL)
+				l->acc_tail->accept_next = t;
+			else
+				l->acc_head = t;
+			l->acc_tail = t;
+			dps_tcp_listener_notify(l);
+		} else {
+			dps_tcp_notify(t);
+		}
+		if (t->flags & DPS_TF_FIN_QUEUED) /* closed while in SYN_RCVD */
+			dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
+		return true;
+	}
+	/* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
+	if (seq_gt(s->ack, t->snd_max) || seq_lt(s->ack, t->snd_una - max_wnd)) {
+		e->drop[DPS_DROP_tcp_bad_ack]++;
+		challenge_ack(t);
+		return false;
+	}
+	if (seq_gt(s->ack, t->snd_una)) {
+		uint32_t acked = s->ack - t->snd_una;
+		uint32_t acked_data = seq_gt(s->ack, data_end(t)) ? t->snd_queued : acked;
+
+		snd_q_trim(t, acked_data);
+		t->snd_una = s->ack;
+		if (seq_lt(t->snd_nxt, t->snd_una))
+			t->snd_nxt = t->snd_una;
+		/* RTT (RFC 7323 §4.3 with timestamps, else Karn's timed segment). */
+		if ((t->flags & DPS_TF_TS) && s->opts.has_ts && s->opts.tsecr != 0)
+			dps_tcp_rtt_sample(t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
+						      1000u);
+		else if ((t->flags & DPS_TF_RTT_TIMING) && seq_gt(s->ack, t->rtt_seq)) {
+			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
+			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
+		}
+		t->backoff = 0;
+		if (t->flags & DPS_TF_IN_RECOVERY) {
+			if (seq_geq(s->ack, t->recover)) {
+				/* RFC 6582 §3.2 step 3: full acknowledgment, deflate. */
+				uint32_t flight = t->snd_max - t->snd_una;
+				uint32_t c = (flight > t->mss ? flight : t->mss) + t->mss;
+				t->cwnd = c < t->ssthresh ? c : t->ssthresh;
+				t->flags &= ~(uint32_t)DPS_TF_IN_RECOVERY;
+			} else {
+				/* Partial acknowledgment: retransmit the next hole, deflate by the amount
+				 * acked, add back one MSS (RFC 6582 §3.2 step 4). */
+				dps_tcp_retransmit(t);
+				e->ctr[DPS_CTR_tcp_rexmit_fast]++;
+				t->cwnd = (t->cwnd > acked ? t->cwnd - acked : 0) + t->mss;
+				dps_tcp_timer_clear(t, DPS_TT_REXMT);
+			}
+		} else {
+			t->cc->on_ack(t, acked_data, e->tcp->now_ms * 1000);
+		}
+		t->dupacks = 0;
+		dps_tcp_timer_clear(t, DPS_TT_REXMT);
+		if (t->snd_una != t->snd_max)
+			dps_tcp_rexmt_arm(t);
+		dps_tcp_notify(t);
+	} else if (s->ack == t->snd_una && s->len == 0 &&
+		   !(s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) && wnd == t->snd_wnd &&
+		   t->snd_max != t->snd_una) {
+		/* RFC 5681 §2: a duplicate ACK. */
+		e->ctr[DPS_CTR_tcp_dupacks_rx]++;
+		t->dupacks++;
+		if (t->dupacks == 3 && !(t->flags & DPS_TF_IN_RECOVERY) &&
+		    seq_gt(s->ack - 1, t->recover - 1)) {
+			/* RFC 6582 §3.2 steps 1-2: fast retransmit, enter recovery. */
+			t->cc->on_loss(t);
+			t->recover = t->snd_max;
+			t->flags |= DPS_TF_IN_RECOVERY;
+			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
+			dps_tcp_retransmit(t);
+			e->ctr[DPS_CTR_tcp_rexmit_fast]++;
+			t->cwnd = t->ssthresh + 3u * t->mss;
+			dps_tcp_timer_clear(t, DPS_TT_REXMT);
+			dps_tcp_rexmt_arm(t);
+		} else if (t->flags & DPS_TF_IN_RECOVERY) {
+			t->cwnd += t->mss; /* step 3 of RFC 5681 §3.2: inflate */
+		}
+	}
+	/* Window update (RFC 9293 §3.10.7.4): only from a newer segment. */
+	if (seq_lt(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && seq_leq(t->snd_wl2, s->ack))) {
+		bool opened = t->snd_wnd == 0 && wnd > 0;
+
+		t->snd_wnd = wnd;
+		t->snd_wl1 = s->seq;
+		t->snd_wl2 = s->ack;
+		if (wnd > t->snd_up_max)
+			t->snd_up_max = wnd;
+		if (opened) {
+			dps_tcp_timer_clear(t, DPS_TT_PERSIST);
+			t->backoff = 0;
+		}
+	}
+	/* Our FIN acknowledged? */
+	if (fin_acked(t)) {
+		switch ((enum dps_tcp_state)t->state) {
+		case DPS_TCP_FIN_WAIT_1:
+			dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_2);
+			dps_tcp_timer_clear(t, DPS_TT_REXMT);
+			if (t->handle < 0)
+				dps_tcp_timer_set(t, DPS_TT_2MSL,
+						  e->tcp->now_ms + dps_tcp_fin_wait_2_ms());
+			break;
+		case DPS_TCP_CLOSING:
+			enter_time_wait(t);
+			break;
+		case DPS_TCP_LAST_ACK:
+			dps_tcp_drop(t, 0);
+			return false;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* Move what the out-of-order queue now continues into the receive queue. */
+static void ooo_pull(struct dps_tcb *t)
+{
+	while (t->ooo != NULL) {
+		struct rte_mbuf *m = t->ooo;
+		uint32_t seq = *seqf(t, m), len = rte_pktmbuf_pkt_len(m);
+
+		if (seq_gt(seq, t->rcv_nxt))
+			break;
+		t->ooo = m->next;
+		m->next = NULL;
+		t->ooo_bytes -= len;
+		if (seq_leq(seq + len, t->rcv_nxt)) { /* entirely old by now */
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		rte_pktmbuf_adj(m, (uint16_t)(t->rcv_nxt - seq));
+		len = rte_pktmbuf_pkt_len(m);
+		if (t->rcv_q_tail != NULL)
+			t->rcv_q_tail->next = m;
+		else
+			t->rcv_q = m;
+		t->rcv_q_tail = m;
+		t->rcv_queued += len;
+		t->rcv_nxt += len;
+	}
+}
+
+/* Keep m (payload only, in sequence at seq) in the out-of-order queue, sorted. Returns false when
+ * it was not kept (duplicate or no room): then the caller frees it. */
+static bool ooo_insert(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq)
+{
+	struct rte_mbuf **pp = &t->ooo;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (t->rcv_queued + t->ooo_bytes + len > t->rcv_buf) {
+		t->eng->drop[DPS_DROP_tcp_ooo_full]++;
+		return false;
+	}
+	while (*pp != NULL && seq_lt(*seqf(t, *pp), seq))
+		pp = &(*pp)->next;
+	/* A segment that starts where a queued one starts and is no longer is a duplicate. */
+	if (*pp != NULL && *seqf(t, *pp) == seq && rte_pktmbuf_pkt_len(*pp) >= len)
+		return false;
+	*seqf(t, m) = seq;
+	m->next = *pp;
+	*pp = m;
+	t->ooo_bytes += len;
+	t->eng->ctr[DPS_CTR_tcp_ooo_segs]++;
+	return true;
+}
+
+/* Data (RFC 9293 §3.10.7.4 seventh). m starts at the payload (len bytes at seq, trimmed to the
+ * window). Returns true when m was kept. */
+static bool data_input(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq, uint32_t len)
+{
+	bool had_ooo = t->ooo != NULL;
+
+	if (seq == t->rcv_nxt) {
+		if (t->rcv_q_tail != NULL)
+			t->rcv_q_tail->next = m;
+		else
+			t->rcv_q = m;
+		t->rcv_q_tail = m;
+		t->rcv_queued += len;
+		t->rcv_nxt += len;
+		if (had_ooo) {
+			ooo_pull(t);
+			t->flags |= DPS_TF_ACKNOW; /* filled (part of) a hole: ACK at once */
+		} else if (++t->delack_segs >= 2 || t->quickacks > 0) {
+			t->flags |= DPS_TF_ACKNOW; /* RFC 5681 §4.2: every second full segment */
+		} else {
+			t->flags |= DPS_TF_DELACK;
+			if (t->deadline[DPS_TT_DELACK] == 0)
+				dps_tcp_timer_set(t, DPS_TT_DELACK, t->eng->tcp->now_ms + DPS_DELACK_MS);
+		}
+		return true;
+	}
+	/* Out of order: RFC 5681 §4.2, an immediate duplicate ACK (with SACK blocks). */
+	t->flags |= DPS_TF_ACKNOW;
+	t->quickacks = DPS_QUICKACKS;
+	return ooo_insert(t, m, seq);
+}
+
+static void fin_input(struct dps_tcb *t)
+{
+	t->rcv_nxt++;
+	t->flags |= DPS_TF_RCVD_FIN | DPS_TF_ACKNOW;
+	t->flags &= ~(uint32_t)DPS_TF_FIN_RCVD_OOO;
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_SYN_RCVD:
+	case DPS_TCP_ESTABLISHED:
+		dps_tcp_set_state(t, DPS_TCP_CLOSE_WAIT);
+		break;
+	case DPS_TCP_FIN_WAIT_1:
+		/* our FIN not acknowledged yet (else we would be in FIN_WAIT_2) */
+		dps_tcp_set_state(t, DPS_TCP_CLOSING);
+		break;
+	case DPS_TCP_FIN_WAIT_2:
+		enter_time_wait(t);
+		break;
+	case DPS_TCP_TIME_WAIT:
+		enter_time_wait(t); /* a retransmitted FIN: ACK it, restart 2MSL */
+		break;
+	case DPS_TCP_CLOSE_WAIT:
+	case DPS_TCP_CLOSING:
+	case DPS_TCP_LAST_ACK:
+	case DPS_TCP_CLOSED:
+	case DPS_TCP_LISTEN:
+	case DPS_TCP_SYN_SENT:
+	case DPS_TCP_NSTATES:
+		break;
+	}
+}
+
+static bool accepts_data(const struct dps_tcb *t)
+{
+	return (t->state == DPS_TCP_ESTABLISHED || t->state == DPS_TCP_FIN_WAIT_1 ||
+		t->state == DPS_TCP_FIN_WAIT_2) &&
+	       !(t->flags & DPS_TF_RCVD_FIN);
+}
+
+/* TIME_WAIT receiving a new SYN (RFC 6191 with timestamps, else RFC 1122 §4.2.2.13). */
+static bool time_wait_reusable(const struct dps_tcb *t, const struct dps_tcp_seg *s)
+{
+	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG)
+		return false;
+	if ((t->flags & DPS_TF_TS) && s->opts.has_ts)
+		return seq_gt(s->opts.tsval, t->ts_recent);
+	return seq_gt(s->seq, t->rcv_nxt);
+}
+
+static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+		       struct dps_tcp_seg *s)
+{
+	struct dps_engine *e = t->eng;
+	uint32_t seq = s->seq, len = s->len;
+	bool kept = false;
+
+	t->last_rcv_ms = (uint32_t)e->tcp->now_ms;
+	t->keep_probes = 0;
+	if (t->state == DPS_TCP_SYN_SENT) {
+		syn_sent_input(t, s);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (t->state == DPS_TCP_TIME_WAIT && time_wait_reusable(t, s)) {
+		struct dps_listener *l = dps_tcp_listener_find(e, ip->dst, s->dport);
+
+		if (l != NULL) {
+			dps_tcp_drop(t, 0);
+			listen_input(e, l, m, ip, s);
+			return;
+		}
+	}
+	/* PAWS (RFC 7323 §5.3) */
+	if ((t->flags & DPS_TF_TS) && s->opts.has_ts && !(s->flags & RTE_TCP_RST_FLAG) &&
+	    seq_lt(s->opts.tsval, t->ts_recent) &&
+	    e->tcp->now_ms - t->ts_recent_age_ms < PAWS_IDLE_MS) {
+		e->drop[DPS_DROP_tcp_paws]++;
+		dps_tcp_send_ack(t);
+		goto out;
+	}
+	if (s->flags & RTE_TCP_SYN_FLAG) {
+		/* RFC 5961 §4.2: any SYN in a synchronized state gets a challenge ACK. A SYN
+		 * retransmitted to SYN_RCVD is answered with our SYN-ACK again. */
+		if (t->state == DPS_TCP_SYN_RCVD && seq == t->irs && !(s->flags & RTE_TCP_ACK_FLAG)) {
+			dps_tcp_retransmit(t);
+			goto out;
+		}
+		e->drop[DPS_DROP_tcp_syn_ignored]++;
+		challenge_ack(t);
+		goto out;
+	}
+	if (!acceptable(t, seq, len + !!(s->flags & RTE_TCP_FIN_FLAG))) {
+		if (s->flags & RTE_TCP_RST_FLAG) {
+			e->drop[DPS_DROP_tcp_rst_ignored]++;
+		} else {
+			e->drop[DPS_DROP_tcp_out_of_window]++;
+			dps_tcp_send_ack(t);
+		}
+		goto out;
+	}
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (seq == t->rcv_nxt) {
+			reset_input(t);
+		} else { /* RFC 5961 §3.2 */
+			e->drop[DPS_DROP_tcp_rst_ignored]++;
+			challenge_ack(t);
+		}
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (!(s->flags & RTE_TCP_ACK_FLAG)) {
+		e->drop[DPS_DROP_tcp_state]++;
+		goto out;
+	}
+	/* RFC 7323 §4.3: remember the timestamp of the segment that covers RCV.NXT. */
+	if ((t->flags & DPS_TF_TS) && s->opts.has_ts && seq_leq(seq, t->rcv_nxt) &&
+	    seq_geq(s->opts.tsval, t->ts_recent)) {
+		t->ts_recent = s->opts.tsval;
+		t->ts_recent_age_ms = (uint32_t)e->tcp->now_ms;
+	}
+	if (!ack_input(t, s)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* Data: trim to what is new and inside the window. */
+	if (len > 0 && accepts_data(t)) {
+		uint32_t wnd = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+		uint32_t front = seq_lt(seq, t->rcv_nxt) ? t->rcv_nxt - seq : 0;
+		uint32_t right = t->rcv_nxt + wnd;
+
+		rte_pktmbuf_adj(m, (uint16_t)(ip->hlen + s->hlen));
+		if (front > 0) {
+			rte_pktmbuf_adj(m, (uint16_t)front);
+			seq += front;
+			len -= front;
+			s->flags &= (uint8_t)~RTE_TCP_SYN_FLAG;
+		}
+		if (seq_gt(seq + len, right)) {
+			uint32_t cut = seq + len - right;
+			rte_pktmbuf_trim(m, (uint16_t)cut);
+			len -= cut;
+			s->flags &= (uint8_t)~RTE_TCP_FIN_FLAG; /* the FIN lies beyond the window */
+		}
+		if (len > 0)
+			kept = data_input(t, m, seq, len);
+		if (len > 0 || front > 0)
+			dps_tcp_notify(t);
+	} else if (len > 0) {
+		t->flags |= DPS_TF_ACKNOW; /* data after the peer's FIN: just re-ACK */
+	}
+	if (s->flags & RTE_TCP_FIN_FLAG) {
+		uint32_t fin_seq = s->seq + s->len;
+
+		if (fin_seq == t->rcv_nxt && !(t->flags & DPS_TF_RCVD_FIN)) {
+			fin_input(t);
+			dps_tcp_notify(t);
+		} else if (seq_gt(fin_seq, t->rcv_nxt) && accepts_data(t)) {
+			t->flags |= DPS_TF_FIN_RCVD_OOO | DPS_TF_ACKNOW;
+			t->fin_seq = fin_seq;
+		} else if (t->state == DPS_TCP_TIME_WAIT) {
+			enter_time_wait(t);
+			t->flags |= DPS_TF_ACKNOW;
+		}
+	}
+	if ((t->flags & DPS_TF_FIN_RCVD_OOO) && t->fin_seq == t->rcv_nxt) {
+		fin_input(t);
+		dps_tcp_notify(t);
+	}
+out:
+	if (!kept)
+		rte_pktmbuf_free(m);
+	if (t->state != DPS_TCP_CLOSED)
+		dps_tcp_output(t);
+}
+
+void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+		   uint64_t now)
+{
+	struct dps_tcp_seg s;
+	struct dps_listener *l;
+	struct dps_tcb *t;
+	enum dps_drop d;
+
+	if (now / 1000000 > e->tcp->now_ms)
+		e->tcp->now_ms = now / 1000000;
+	d = dps_tcp_parse(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen, ip->src,
+			  ip->dst, &s);
+	if (d != DPS_DROP_NONE) {
+		dps_engine_drop(e, m, d);
+		return;
+	}
+	e->ctr[DPS_CTR_tcp_rx_segs]++;
+	t = dps_tcp_flow_find(e, ip->dst, s.dport, ip->src, s.sport);
+	if (t != NULL) {
+		conn_input(t, m, ip, &s);
+		return;
+	}
+	l = dps_tcp_listener_find(e, ip->dst, s.dport);
+	if (l != NULL) {
+		listen_input(e, l, m, ip, &s);
+		return;
+	}
+	dps_tcp_reset_for(e, ip, &s);
+	dps_engine_drop(e, m, DPS_DROP_tcp_no_socket);
+}

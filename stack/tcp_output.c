@@ -1,0 +1,385 @@
+/*
+ * tcp_output: what a connection sends, and the segments themselves.
+ *
+ * dps_tcp_output(t) is called after anything that may allow sending (a call, an arriving ACK or
+ * window, a timer). By state: SYN_SENT / SYN_RCVD send their SYN (or SYN-ACK) once; synchronized
+ * states send data from SND.NXT within min(SND.WND, CWND), one MSS per segment, subject to Nagle,
+ * TCP_CORK and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1), with FIN on the last
+ * segment once the application closed its side; an owed ACK goes out on a data segment or alone.
+ * send_segment() builds one segment: TCP header and options, payload copied from the send queue,
+ * checksum, IPv4 header, then dps_ipv4_output (route, ARP, transmit batch).
+ */
+#include "tcp.h"
+
+#include "wire.h"
+
+#include <string.h>
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#define DPS_IP_TTL 64
+#define DPS_TCP_SYN_WIN_MAX 65535u
+
+static uint64_t now_ns(const struct dps_tcb *t)
+{
+	return t->eng->tcp->now_ms * 1000000ull;
+}
+
+uint32_t dps_tcp_rcv_space(const struct dps_tcb *t)
+{
+	uint32_t used = t->rcv_queued + t->ooo_bytes;
+	uint32_t space = used < t->rcv_buf ? t->rcv_buf - used : 0;
+	uint32_t max = DPS_TCP_SYN_WIN_MAX << ((t->flags & DPS_TF_WS) ? t->rcv_wscale : 0);
+
+	return space < max ? space : max;
+}
+
+/* The window field for a segment, and the right edge it advertises (never moved left). */
+static uint16_t window_field(struct dps_tcb *t, bool syn)
+{
+	uint32_t space = dps_tcp_rcv_space(t), shift, win;
+
+	if (syn)
+		return (uint16_t)(space < DPS_TCP_SYN_WIN_MAX ? space : DPS_TCP_SYN_WIN_MAX);
+	shift = (t->flags & DPS_TF_WS) ? t->rcv_wscale : 0;
+	/* RFC 9293 §3.8.6.2.2 receiver SWS avoidance: do not offer less than min(buffer/2, MSS)
+	 * of new space; RFC 7323 §2.4: never shrink the offered window. */
+	if (space < t->rcv_buf / 2 && space < t->rcv_mss)
+		space = 0;
+	if (seq_gt(t->rcv_adv, t->rcv_nxt) && space < t->rcv_adv - t->rcv_nxt)
+		space = t->rcv_adv - t->rcv_nxt;
+	win = space >> shift;
+	if (win > 0xffff)
+		win = 0xffff;
+	if (seq_gt(t->rcv_nxt + (win << shift), t->rcv_adv))
+		t->rcv_adv = t->rcv_nxt + (win << shift);
+	return (uint16_t)win;
+}
+
+/* Copy len bytes of the send queue starting off bytes after SND.UNA into dst. */
+static void copy_from_sndq(const struct dps_tcb *t, uint32_t off, uint32_t len, uint8_t *dst)
+{
+	const struct rte_mbuf *m = t->snd_q;
+
+	while (m != NULL && off >= rte_pktmbuf_data_len(m)) {
+		off -= rte_pktmbuf_data_len(m);
+		m = m->next;
+	}
+	while (m != NULL && len > 0) {
+		uint32_t n = rte_pktmbuf_data_len(m) - off;
+
+		if (n > len)
+			n = len;
+		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+		dst += n;
+		len -= n;
+		off = 0;
+		m = m->next;
+	}
+}
+
+static void fill_opts(const struct dps_tcb *t, uint8_t flags, struct dps_tcp_opts *o)
+{
+	bool syn = flags & RTE_TCP_SYN_FLAG;
+	bool active = t->state == DPS_TCP_SYN_SENT;
+
+	memset(o, 0, sizeof(*o));
+	if (flags & RTE_TCP_RST_FLAG)
+		return;
+	if (syn) {
+		o->has_mss = true;
+		o->mss = t->rcv_mss;
+		o->has_wscale = active || (t->flags & DPS_TF_WS);
+		o->wscale = t->rcv_wscale;
+		o->sack_perm = active || (t->flags & DPS_TF_SACK);
+	}
+	if (active || (t->flags & DPS_TF_TS)) {
+		o->has_ts = true;
+		o->tsval = (uint32_t)t->eng->tcp->now_ms + t->ts_offset;
+		o->tsecr = (flags & RTE_TCP_ACK_FLAG) ? t->ts_recent : 0;
+	}
+	/* RFC 2018 §4: the block holding the most recent out-of-order segment first; here: the
+	 * out-of-order queue from its lowest block, merged (enough for Linux to recover). */
+	if (!syn && (t->flags & DPS_TF_SACK) && t->ooo != NULL) {
+		const struct rte_mbuf *m = t->ooo;
+		int off = t->eng->tcp->seq_dynfield;
+
+		while (m != NULL && o->n_sack < DPS_TCP_MAX_SACK) {
+			uint32_t left = *RTE_MBUF_DYNFIELD(m, off, const uint32_t *);
+			uint32_t right = left + rte_pktmbuf_pkt_len(m);
+
+			if (o->n_sack > 0 && o->sack[o->n_sack - 1].right == left)
+				o->sack[o->n_sack - 1].right = right;
+			else
+				o->sack[o->n_sack++] = (struct dps_sack_block){ left, right };
+			m = m->next;
+		}
+	}
+}
+
+/* Build and send one segment of len payload bytes at sequence seq. Returns 0 or -ENOMEM. */
+static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t len)
+{
+	struct dps_engine *e = t->eng;
+	struct dps_tcp_opts o;
+	uint8_t opts[DPS_TCP_MAX_OPT_LEN];
+	struct rte_tcp_hdr *th;
+	struct rte_ipv4_hdr *ip;
+	struct rte_mbuf *m;
+	size_t olen, hlen;
+
+	fill_opts(t, flags, &o);
+	olen = dps_tcp_write_opts(opts, sizeof(opts), &o, flags & RTE_TCP_SYN_FLAG);
+	hlen = DPS_TCP_HDR_LEN + olen;
+	m = rte_pktmbuf_alloc(e->pool);
+	if (m == NULL) {
+		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
+		return -ENOMEM;
+	}
+	th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, (uint16_t)(hlen + len));
+	if (th == NULL) { /* len is at most one MSS: cannot happen with an MTU-sized pool */
+		rte_pktmbuf_free(m);
+		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
+		return -ENOMEM;
+	}
+	th->src_port = rte_cpu_to_be_16(t->lport);
+	th->dst_port = rte_cpu_to_be_16(t->rport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? t->rcv_nxt : 0);
+	th->data_off = (uint8_t)((hlen / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = (flags & RTE_TCP_RST_FLAG) && !(flags & RTE_TCP_ACK_FLAG)
+			     ? 0
+			     : rte_cpu_to_be_16(window_field(t, flags & RTE_TCP_SYN_FLAG));
+	th->tcp_urp = 0;
+	memcpy(th + 1, opts, olen);
+	if (len > 0)
+		copy_from_sndq(t, seq - t->snd_una, len, (uint8_t *)th + hlen);
+	dps_tcp_fill_cksum(th, hlen + len, t->laddr, t->raddr);
+
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + hlen + len)),
+		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG), /* RFC 1191: path MTU discovery */
+		.time_to_live = DPS_IP_TTL,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = t->laddr,
+		.dst_addr = t->raddr,
+	};
+	e->ctr[DPS_CTR_tcp_tx_segs]++;
+	if (flags & RTE_TCP_ACK_FLAG) {
+		t->flags &= ~(uint32_t)(DPS_TF_ACKNOW | DPS_TF_DELACK);
+		t->delack_segs = 0;
+		if (t->quickacks > 0 && !(flags & RTE_TCP_SYN_FLAG))
+			t->quickacks--;
+		dps_tcp_timer_clear(t, DPS_TT_DELACK);
+	}
+	dps_ipv4_output(e, m, now_ns(t));
+	return 0;
+}
+
+void dps_tcp_send_ctl(struct dps_tcb *t, uint8_t flags, uint32_t seq)
+{
+	send_segment(t, flags, seq, 0);
+}
+
+void dps_tcp_send_ack(struct dps_tcb *t)
+{
+	send_segment(t, RTE_TCP_ACK_FLAG, t->snd_nxt, 0);
+}
+
+void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
+		       const struct dps_tcp_seg *s)
+{
+	struct rte_mbuf *m;
+	struct rte_tcp_hdr *th;
+	struct rte_ipv4_hdr *ip;
+	uint32_t seq, ack;
+	uint8_t flags;
+
+	if (s->flags & RTE_TCP_RST_FLAG)
+		return; /* RFC 9293 §3.10.7.1: never answer a reset */
+	if (s->flags & RTE_TCP_ACK_FLAG) {
+		seq = s->ack;
+		ack = 0;
+		flags = RTE_TCP_RST_FLAG;
+	} else {
+		seq = 0;
+		ack = s->seq + s->len + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
+		flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	}
+	m = rte_pktmbuf_alloc(e->pool);
+	if (m == NULL) {
+		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
+		return;
+	}
+	th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, DPS_TCP_HDR_LEN);
+	*th = (struct rte_tcp_hdr){
+		.src_port = rte_cpu_to_be_16(s->dport),
+		.dst_port = rte_cpu_to_be_16(s->sport),
+		.sent_seq = rte_cpu_to_be_32(seq),
+		.recv_ack = rte_cpu_to_be_32(ack),
+		.data_off = (DPS_TCP_HDR_LEN / 4) << 4,
+		.tcp_flags = flags,
+	};
+	dps_tcp_fill_cksum(th, DPS_TCP_HDR_LEN, ipv->dst, ipv->src);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(sizeof(*ip) + DPS_TCP_HDR_LEN),
+		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = DPS_IP_TTL,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = ipv->dst,
+		.dst_addr = ipv->src,
+	};
+	e->ctr[DPS_CTR_tcp_tx_segs]++;
+	e->ctr[DPS_CTR_tcp_rst_tx]++;
+	dps_ipv4_output(e, m, e->tcp->now_ms * 1000000ull);
+}
+
+/* End of the application's data in sequence space (the FIN, when queued, sits there). */
+static uint32_t data_end(const struct dps_tcb *t)
+{
+	return t->snd_una + t->snd_queued;
+}
+
+void dps_tcp_retransmit(struct dps_tcb *t)
+{
+	uint32_t len = t->snd_queued < t->mss ? t->snd_queued : t->mss;
+	uint8_t flags = RTE_TCP_ACK_FLAG;
+
+	if (t->state == DPS_TCP_SYN_SENT) {
+		send_segment(t, RTE_TCP_SYN_FLAG, t->iss, 0);
+		return;
+	}
+	if (t->state == DPS_TCP_SYN_RCVD) {
+		send_segment(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss, 0);
+		return;
+	}
+	if (t->snd_una + len == data_end(t) && (t->flags & DPS_TF_FIN_SENT))
+		flags |= RTE_TCP_FIN_FLAG;
+	if (len > 0)
+		flags |= RTE_TCP_PSH_FLAG;
+	if (len == 0 && !(flags & RTE_TCP_FIN_FLAG))
+		return;
+	send_segment(t, flags, t->snd_una, len);
+}
+
+/* Sender side of Nagle and SWS avoidance for a segment of len < MSS bytes: may it go now? */
+static bool small_segment_ok(const struct dps_tcb *t, uint32_t len, uint32_t unsent)
+{
+	if (t->flags & DPS_TF_CORK)
+		return false;
+	/* RFC 9293 §3.8.6.2.1: at least half the largest window the peer offered. */
+	if (t->snd_up_max > 0 && len >= t->snd_up_max / 2)
+		return true;
+	if (len < unsent)
+		return false; /* window-limited: wait for more window instead of a runt */
+	/* Nagle (RFC 9293 §3.7.4): all queued data fits; send if nothing is in flight. */
+	return (t->flags & DPS_TF_NODELAY) || t->snd_max == t->snd_una;
+}
+
+void dps_tcp_output(struct dps_tcb *t)
+{
+	bool sent_any = false;
+
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_CLOSED:
+	case DPS_TCP_LISTEN:
+	case DPS_TCP_NSTATES:
+		return;
+	case DPS_TCP_SYN_SENT:
+		if (t->snd_max == t->iss) {
+			send_segment(t, RTE_TCP_SYN_FLAG, t->iss, 0);
+			t->snd_nxt = t->snd_max = t->iss + 1;
+			dps_tcp_rexmt_arm(t);
+		}
+		return;
+	case DPS_TCP_SYN_RCVD:
+		if (t->snd_max == t->iss) {
+			send_segment(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss, 0);
+			t->snd_nxt = t->snd_max = t->iss + 1;
+			dps_tcp_rexmt_arm(t);
+		} else if (t->flags & DPS_TF_ACKNOW) {
+			dps_tcp_send_ack(t);
+		}
+		return;
+	case DPS_TCP_TIME_WAIT:
+		if (t->flags & DPS_TF_ACKNOW)
+			dps_tcp_send_ack(t);
+		return;
+	case DPS_TCP_ESTABLISHED:
+	case DPS_TCP_FIN_WAIT_1:
+	case DPS_TCP_FIN_WAIT_2:
+	case DPS_TCP_CLOSE_WAIT:
+	case DPS_TCP_CLOSING:
+	case DPS_TCP_LAST_ACK:
+		break;
+	}
+	for (;;) {
+		uint32_t off = t->snd_nxt - t->snd_una;
+		uint32_t unsent = seq_lt(t->snd_nxt, data_end(t)) ? t->snd_queued - off : 0;
+		uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
+		uint32_t in_flight = t->snd_nxt - t->snd_una;
+		uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+		uint32_t len = unsent < t->mss ? unsent : t->mss;
+		uint8_t flags = RTE_TCP_ACK_FLAG;
+		bool fin;
+
+		if (len > usable)
+			len = usable;
+		/* The FIN sits at data_end: send it with the segment that reaches there (again after
+		 * a retransmission timeout rolled SND.NXT back), unless it is already acknowledged. */
+		fin = (t->flags & DPS_TF_FIN_QUEUED) && t->state != DPS_TCP_FIN_WAIT_2 &&
+		      t->snd_nxt + len == data_end(t);
+		if (len == 0 && !fin)
+			break;
+		if (len > 0 && len < t->mss && !fin && !small_segment_ok(t, len, unsent))
+			break;
+		if (len > 0 && len == unsent)
+			flags |= RTE_TCP_PSH_FLAG;
+		if (fin)
+			flags |= RTE_TCP_FIN_FLAG;
+		if (send_segment(t, flags, t->snd_nxt, len) < 0)
+			break;
+		sent_any = true;
+		if (!(t->flags & DPS_TF_TS) && !(t->flags & DPS_TF_RTT_TIMING) &&
+		    t->snd_nxt == t->snd_max && len > 0) {
+			/* Karn: time one new segment per round trip (RFC 6298 §3) */
+			t->flags |= DPS_TF_RTT_TIMING;
+			t->rtt_seq = t->snd_nxt;
+			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
+		}
+		t->snd_nxt += len + fin;
+		if (fin)
+			t->flags |= DPS_TF_FIN_SENT;
+		if (seq_gt(t->snd_nxt, t->snd_max))
+			t->snd_max = t->snd_nxt;
+		dps_tcp_rexmt_arm(t);
+		if (fin)
+			break;
+	}
+	(void)sent_any;
+	if (t->flags & DPS_TF_ACKNOW)
+		dps_tcp_send_ack(t);
+	/* Zero window with data waiting and nothing in flight: probe (persist timer). */
+	if (t->snd_wnd == 0 && seq_lt(t->snd_nxt, data_end(t)) && t->snd_una == t->snd_max &&
+	    t->deadline[DPS_TT_PERSIST] == 0)
+		dps_tcp_timer_set(t, DPS_TT_PERSIST, t->eng->tcp->now_ms + t->rto_us / 1000);
+}
+
+void dps_tcp_window_update(struct dps_tcb *t)
+{
+	uint32_t space = dps_tcp_rcv_space(t);
+	uint32_t adv = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t thresh = 2u * t->rcv_mss < t->rcv_buf / 2 ? 2u * t->rcv_mss : t->rcv_buf / 2;
+
+	if (t->state < DPS_TCP_ESTABLISHED || t->state == DPS_TCP_TIME_WAIT)
+		return;
+	/* RFC 9293 §3.8.6.2.2: update when the window grows by min(buffer/2, 2 MSS)-ish. */
+	if (space > adv && space - adv >= thresh)
+		dps_tcp_send_ack(t);
+}

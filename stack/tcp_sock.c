@@ -1,0 +1,1164 @@
+/*
+ * tcp_sock: the engine's TCP tables (flows, handles, listeners, ports) and the socket calls of
+ * tcp_api.h on top of them.
+ *
+ * A handle names either a connection (struct dps_tcb, also used for a socket that is not yet
+ * connected) or a listener (struct dps_listener, tagged with bit 0 in the handle table). A
+ * connection lives on after close() until its closing handshake ends (it is then "orphan": no
+ * handle), and is freed by dps_tcp_tcb_free().
+ */
+#include "tcp.h"
+#include "tcp_api.h"
+
+#include "dps_mempool.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#define EPHEMERAL_LO 32768 /* Linux's ip_local_port_range */
+#define EPHEMERAL_HI 60999
+#define MAX_LISTENERS 256
+
+struct flow_key {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+};
+
+static void free_chain(struct rte_mbuf *m)
+{
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		m->nb_segs = 1;
+		rte_pktmbuf_free(m);
+		m = next;
+	}
+}
+
+/* ---- tables ---- */
+
+int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now, char *err,
+		   size_t errlen)
+{
+	static const struct rte_mbuf_dynfield seq_field = {
+		.name = "dpsock_tcp_seq",
+		.size = sizeof(uint32_t),
+		.align = __alignof__(uint32_t),
+	};
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = (uint32_t)c->tcp_max_conns,
+		.key_len = sizeof(struct flow_key),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	struct dps_tcp *tcp = calloc(1, sizeof(*tcp));
+	unsigned cap = (unsigned)c->tcp_max_conns + MAX_LISTENERS;
+	int rc = -ENOMEM;
+
+	if (tcp == NULL)
+		goto fail;
+	e->tcp = tcp;
+	snprintf(name, sizeof(name), "dps_flow_%p", (void *)e);
+	tcp->flows = rte_hash_create(&hp);
+	tcp->socks = calloc(cap, sizeof(*tcp->socks));
+	tcp->free_handles = calloc(cap, sizeof(*tcp->free_handles));
+	tcp->listeners = calloc(MAX_LISTENERS, sizeof(*tcp->listeners));
+	tcp->port_users = calloc(65536, sizeof(*tcp->port_users));
+	if (tcp->flows == NULL || tcp->socks == NULL || tcp->free_handles == NULL ||
+	    tcp->listeners == NULL || tcp->port_users == NULL)
+		goto fail;
+	rc = dps_slab_create(sizeof(struct dps_tcb), 64, 0, (size_t)c->tcp_max_conns, &tcp->tcbs);
+	if (rc < 0)
+		goto fail;
+	rc = dps_wheel_init(&tcp->wheel, 1000000, 4096, now);
+	if (rc < 0)
+		goto fail;
+	tcp->seq_dynfield = rte_mbuf_dynfield_register(&seq_field);
+	if (tcp->seq_dynfield < 0) {
+		rc = -ENOSPC;
+		goto fail;
+	}
+	if (getrandom(tcp->isn_secret, sizeof(tcp->isn_secret), 0) != sizeof(tcp->isn_secret)) {
+		rc = -EIO;
+		goto fail;
+	}
+	tcp->max_socks = cap;
+	tcp->max_listeners = MAX_LISTENERS;
+	tcp->max_conns = (uint32_t)c->tcp_max_conns;
+	tcp->rto_min_ms = (uint32_t)c->tcp_rto_min_ms;
+	tcp->time_wait_ms = (uint32_t)c->tcp_time_wait_ms;
+	tcp->snd_buf = (uint32_t)c->tcp_sndbuf;
+	tcp->rcv_buf = (uint32_t)c->tcp_rcvbuf;
+	tcp->cc_default = dps_tcp_cc_find(dps_conf_choice(DPS_OPT_ID_tcp_cc, c->tcp_cc));
+	if (tcp->cc_default == NULL)
+		tcp->cc_default = &dps_tcp_newreno;
+	tcp->now_ms = now / 1000000;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot set up TCP for %llu connections: %s",
+		 (unsigned long long)c->tcp_max_conns, strerror(-rc));
+	dps_tcp_destroy(e);
+	return rc;
+}
+
+void dps_tcp_destroy(struct dps_engine *e)
+{
+	struct dps_tcp *tcp = e->tcp;
+
+	if (tcp == NULL)
+		return;
+	if (tcp->socks != NULL)
+		for (unsigned i = 0; i < tcp->n_socks; i++) {
+			uintptr_t p = (uintptr_t)tcp->socks[i];
+
+			if (p & 1)
+				free((void *)(p & ~(uintptr_t)1));
+		}
+	/* Every connection, with or without a handle, is in the slab: walk the flow table for the
+	 * connected ones and the handle table for the rest. */
+	if (tcp->flows != NULL) {
+		const void *key;
+		void *data;
+		uint32_t iter = 0;
+
+		while (rte_hash_iterate(tcp->flows, &key, &data, &iter) >= 0) {
+			struct dps_tcb *t = data;
+			free_chain(t->snd_q);
+			free_chain(t->rcv_q);
+			free_chain(t->ooo);
+			t->snd_q = t->rcv_q = t->ooo = NULL;
+		}
+	}
+	if (tcp->socks != NULL)
+		for (unsigned i = 0; i < tcp->n_socks; i++) {
+			uintptr_t p = (uintptr_t)tcp->socks[i];
+			struct dps_tcb *t = (struct dps_tcb *)p;
+
+			if (p != 0 && !(p & 1)) {
+				free_chain(t->snd_q);
+				free_chain(t->rcv_q);
+				free_chain(t->ooo);
+				t->snd_q = t->rcv_q = t->ooo = NULL;
+			}
+		}
+	dps_wheel_fini(&tcp->wheel);
+	dps_slab_destroy(tcp->tcbs);
+	rte_hash_free(tcp->flows);
+	free(tcp->socks);
+	free(tcp->free_handles);
+	free(tcp->listeners);
+	free(tcp->port_users);
+	free(tcp);
+	e->tcp = NULL;
+}
+
+static int handle_alloc(struct dps_tcp *tcp, void *obj)
+{
+	int h;
+
+	if (tcp->n_free > 0)
+		h = tcp->free_handles[--tcp->n_free];
+	else if (tcp->n_socks < tcp->max_socks)
+		h = (int)tcp->n_socks++;
+	else
+		return -EMFILE;
+	tcp->socks[h] = obj;
+	return h;
+}
+
+static void handle_free(struct dps_tcp *tcp, int h)
+{
+	tcp->socks[h] = NULL;
+	tcp->free_handles[tcp->n_free++] = h;
+}
+
+static struct dps_tcb *sock_tcb(struct dps_engine *e, int s)
+{
+	uintptr_t p;
+
+	if (s < 0 || (unsigned)s >= e->tcp->n_socks)
+		return NULL;
+	p = (uintptr_t)e->tcp->socks[s];
+	return (p & 1) ? NULL : (struct dps_tcb *)p;
+}
+
+static struct dps_listener *sock_listener(struct dps_engine *e, int s)
+{
+	uintptr_t p;
+
+	if (s < 0 || (unsigned)s >= e->tcp->n_socks)
+		return NULL;
+	p = (uintptr_t)e->tcp->socks[s];
+	return (p & 1) ? (struct dps_listener *)(p & ~(uintptr_t)1) : NULL;
+}
+
+static bool sock_valid(struct dps_engine *e, int s)
+{
+	return s >= 0 && (unsigned)s < e->tcp->n_socks && e->tcp->socks[s] != NULL;
+}
+
+struct dps_tcb *dps_tcp_tcb_alloc(struct dps_engine *e)
+{
+	struct dps_tcp *tcp = e->tcp;
+	struct dps_tcb *t = dps_slab_alloc(tcp->tcbs);
+
+	if (t == NULL)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	dps_timer_init(&t->timer, dps_tcp_timer_fire);
+	t->eng = e;
+	t->handle = -1;
+	t->state = DPS_TCP_CLOSED;
+	t->snd_buf = tcp->snd_buf;
+	t->rcv_buf = tcp->rcv_buf;
+	t->rto_us = 1000000; /* RFC 6298 §2.1 */
+	t->cc = tcp->cc_default;
+	t->keep_idle_ms = 7200 * 1000;
+	t->keep_intvl_ms = 75 * 1000;
+	t->keep_cnt = 9;
+	t->mss = 536;
+	tcp->conns++;
+	tcp->by_state[DPS_TCP_CLOSED]++;
+	return t;
+}
+
+static bool flow_linked(const struct dps_tcb *t)
+{
+	return t->rport != 0;
+}
+
+void dps_tcp_tcb_free(struct dps_tcb *t)
+{
+	struct dps_tcp *tcp = t->eng->tcp;
+
+	dps_wheel_cancel(&tcp->wheel, &t->timer);
+	if (flow_linked(t)) {
+		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
+		rte_hash_del_key(tcp->flows, &k);
+	}
+	if (t->lport != 0 && t->listener == NULL && !(t->flags & DPS_TF_ACCEPTED) &&
+	    tcp->port_users[t->lport] > 0)
+		tcp->port_users[t->lport]--;
+	free_chain(t->snd_q);
+	free_chain(t->rcv_q);
+	free_chain(t->ooo);
+	tcp->by_state[t->state]--;
+	tcp->conns--;
+	dps_slab_free(tcp->tcbs, t);
+}
+
+int dps_tcp_flow_add(struct dps_tcb *t)
+{
+	struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
+	int rc = rte_hash_add_key_data(t->eng->tcp->flows, &k, t);
+
+	return rc < 0 ? rc : 0;
+}
+
+struct dps_tcb *dps_tcp_flow_find(struct dps_engine *e, uint32_t laddr, uint16_t lport,
+				  uint32_t raddr, uint16_t rport)
+{
+	struct flow_key k = { laddr, raddr, lport, rport };
+	void *data;
+
+	return rte_hash_lookup_data(e->tcp->flows, &k, &data) < 0 ? NULL : data;
+}
+
+struct dps_listener *dps_tcp_listener_find(struct dps_engine *e, uint32_t laddr, uint16_t lport)
+{
+	struct dps_listener *any = NULL;
+
+	for (unsigned i = 0; i < e->tcp->n_listeners; i++) {
+		struct dps_listener *l = e->tcp->listeners[i];
+
+		if (l->lport != lport)
+			continue;
+		if (l->laddr == laddr)
+			return l;
+		if (l->laddr == 0)
+			any = l;
+	}
+	return any;
+}
+
+void dps_tcp_set_state(struct dps_tcb *t, enum dps_tcp_state st)
+{
+	struct dps_tcp *tcp = t->eng->tcp;
+
+	tcp->by_state[t->state]--;
+	tcp->by_state[st]++;
+	t->state = (uint8_t)st;
+}
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. F: jhash keyed by a random secret
+ * (keyed, not cryptographic: strong enough against off-path guessing of a 32-bit space per tuple,
+ * weaker than SipHash; noted in docs/tcp.md). */
+uint32_t dps_tcp_isn(struct dps_engine *e, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		     uint16_t rport, uint64_t now_us)
+{
+	const uint32_t *k = e->tcp->isn_secret;
+	uint32_t h = rte_jhash_3words(laddr ^ k[0], raddr ^ k[1], ((uint32_t)lport << 16 | rport) ^ k[2],
+				      k[3]);
+
+	return h + (uint32_t)(now_us / 4);
+}
+
+/* ---- readiness ---- */
+
+static int tcb_events(const struct dps_tcb *t)
+{
+	int ev = 0;
+
+	if (t->so_error != 0)
+		ev |= EPOLLERR;
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_CLOSED:
+		/* Linux: a closed socket reports EPOLLOUT | EPOLLHUP (tcp_poll). An unconnected
+		 * socket that never tried is just EPOLLOUT | EPOLLHUP too. */
+		ev |= EPOLLOUT | EPOLLHUP;
+		if (t->rcv_queued > 0 || (t->flags & DPS_TF_RCVD_FIN))
+			ev |= EPOLLIN | EPOLLRDHUP;
+		break;
+	case DPS_TCP_LISTEN:
+	case DPS_TCP_SYN_SENT:
+	case DPS_TCP_SYN_RCVD:
+		break;
+	case DPS_TCP_ESTABLISHED:
+	case DPS_TCP_FIN_WAIT_1:
+	case DPS_TCP_FIN_WAIT_2:
+	case DPS_TCP_CLOSE_WAIT:
+	case DPS_TCP_CLOSING:
+	case DPS_TCP_LAST_ACK:
+	case DPS_TCP_TIME_WAIT:
+		if (t->rcv_queued > 0 || (t->flags & (DPS_TF_RCVD_FIN | DPS_TF_RD_SHUT)))
+			ev |= EPOLLIN;
+		if (t->flags & DPS_TF_RCVD_FIN)
+			ev |= EPOLLRDHUP;
+		if ((t->flags & DPS_TF_RCVD_FIN) && (t->flags & DPS_TF_FIN_QUEUED))
+			ev |= EPOLLHUP;
+		if (!(t->flags & DPS_TF_FIN_QUEUED)) {
+			/* writable when at least a third of the buffer is free (Linux: sk_stream_wspace
+			 * >= sk_stream_min_wspace, about half; keep it simple and generous) */
+			if (t->snd_queued < t->snd_buf && t->snd_buf - t->snd_queued >= t->snd_buf / 3)
+				ev |= EPOLLOUT;
+		} else {
+			ev |= EPOLLOUT;
+		}
+		break;
+	case DPS_TCP_NSTATES:
+		break;
+	}
+	return ev;
+}
+
+void dps_tcp_notify(struct dps_tcb *t)
+{
+	if (t->on_event != NULL)
+		t->on_event(t->event_arg, (uint32_t)tcb_events(t));
+	else if (t->listener != NULL && t->handle < 0 && t->state == DPS_TCP_ESTABLISHED)
+		dps_tcp_listener_notify(t->listener);
+}
+
+void dps_tcp_listener_notify(struct dps_listener *l)
+{
+	if (l->on_event != NULL)
+		l->on_event(l->event_arg, l->n_accept > 0 ? EPOLLIN : 0);
+}
+
+int dps_tcp_events(struct dps_engine *e, int s)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (l != NULL)
+		return l->n_accept > 0 ? EPOLLIN : 0;
+	if (t == NULL)
+		return -EBADF;
+	return tcb_events(t);
+}
+
+int dps_tcp_set_callback(struct dps_engine *e, int s, void (*fn)(void *arg, uint32_t events),
+			 void *arg)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (l != NULL) {
+		l->on_event = fn;
+		l->event_arg = arg;
+	} else if (t != NULL) {
+		t->on_event = fn;
+		t->event_arg = arg;
+	} else {
+		return -EBADF;
+	}
+	return 0;
+}
+
+int dps_tcp_state_of(struct dps_engine *e, int s)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (sock_listener(e, s) != NULL)
+		return DPS_TCP_LISTEN;
+	return t == NULL ? -EBADF : t->state;
+}
+
+/* ---- socket calls ---- */
+
+static void set_now(struct dps_engine *e, uint64_t now)
+{
+	if (now / 1000000 > e->tcp->now_ms)
+		e->tcp->now_ms = now / 1000000;
+}
+
+int dps_tcp_socket(struct dps_engine *e)
+{
+	struct dps_tcb *t = dps_tcp_tcb_alloc(e);
+	int h;
+
+	if (t == NULL)
+		return -ENOMEM;
+	h = handle_alloc(e->tcp, t);
+	if (h < 0) {
+		dps_tcp_tcb_free(t);
+		return h;
+	}
+	t->handle = h;
+	return h;
+}
+
+static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
+{
+	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	uint32_t start;
+
+	/* RFC 6056 §3.3.1 (algorithm 1): a random start, then the next free port. */
+	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
+		start = (uint32_t)e->tcp->now_ms * 2654435761u;
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t p = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
+		if (e->tcp->port_users[p] == 0) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -EINVAL : -EBADF;
+	if (t->lport != 0 || t->state != DPS_TCP_CLOSED)
+		return -EINVAL;
+	if (addr != 0 && !dps_engine_is_local(e, addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		int rc = pick_ephemeral(e, &port);
+		if (rc < 0)
+			return rc;
+	} else if (e->tcp->port_users[port] > 0) {
+		return -EADDRINUSE;
+	}
+	t->laddr = addr;
+	t->lport = port;
+	e->tcp->port_users[port]++;
+	return 0;
+}
+
+int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcp *tcp = e->tcp;
+	int rc;
+
+	if (l != NULL) { /* listen again: only the backlog changes, as on Linux */
+		l->backlog = (uint16_t)(backlog < 1 ? 1 : backlog > 65535 ? 65535 : backlog);
+		return 0;
+	}
+	if (t == NULL)
+		return -EBADF;
+	if (t->state != DPS_TCP_CLOSED || t->rport != 0)
+		return -EINVAL;
+	if (tcp->n_listeners == tcp->max_listeners)
+		return -ENOBUFS;
+	if (t->lport == 0 && (rc = dps_tcp_bind(e, s, 0, 0)) < 0)
+		return rc;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return -ENOMEM;
+	l->laddr = t->laddr;
+	l->lport = t->lport;
+	l->backlog = (uint16_t)(backlog < 1 ? 1 : backlog > 65535 ? 65535 : backlog);
+	l->flags_inherit = t->flags & (DPS_TF_NODELAY | DPS_TF_KEEPALIVE);
+	l->snd_buf = t->snd_buf;
+	l->rcv_buf = t->rcv_buf;
+	l->on_event = t->on_event;
+	l->event_arg = t->event_arg;
+	l->handle = s;
+	tcp->listeners[tcp->n_listeners++] = l;
+	/* The port now belongs to the listener: the placeholder tcb goes, its port count stays. */
+	t->lport = 0;
+	dps_tcp_tcb_free(t);
+	tcp->socks[s] = (void *)((uintptr_t)l | 1);
+	return 0;
+}
+
+int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t;
+	int h;
+
+	if (l == NULL)
+		return sock_valid(e, s) ? -EINVAL : -EBADF;
+	t = l->acc_head;
+	if (t == NULL)
+		return -EAGAIN;
+	h = handle_alloc(e->tcp, t);
+	if (h < 0)
+		return h;
+	l->acc_head = t->accept_next;
+	if (l->acc_head == NULL)
+		l->acc_tail = NULL;
+	l->n_accept--;
+	t->accept_next = NULL;
+	t->listener = NULL;
+	t->flags |= DPS_TF_ACCEPTED;
+	t->handle = h;
+	if (raddr != NULL)
+		*raddr = t->raddr;
+	if (rport != NULL)
+		*rport = t->rport;
+	return h;
+}
+
+int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport, uint64_t now)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+	int rc;
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -EINVAL : -EBADF;
+	set_now(e, now);
+	if (t->so_error != 0 && t->state == DPS_TCP_CLOSED && t->rport != 0) {
+		rc = t->so_error;
+		t->so_error = 0;
+		return rc;
+	}
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_SYN_SENT:
+	case DPS_TCP_SYN_RCVD:
+		return -EALREADY;
+	case DPS_TCP_CLOSED:
+		break;
+	default:
+		return -EISCONN;
+	}
+	if (t->rport != 0)
+		return -EISCONN; /* a connection that ended cannot be reused (Linux: EISCONN too) */
+	if (!dps_engine_is_onlink(e, raddr) && e->gateway == 0)
+		return -ENETUNREACH;
+	if (rport == 0)
+		return -ECONNREFUSED;
+	if (t->lport == 0 && (rc = dps_tcp_bind(e, s, 0, 0)) < 0)
+		return rc;
+	if (t->laddr == 0)
+		t->laddr = e->nets.net[0].addr; /* TODO with several subnets: the one holding raddr */
+	for (unsigned i = 0; i < e->nets.n; i++) {
+		uint32_t mask = rte_cpu_to_be_32(~0u << (32 - e->nets.net[i].len));
+		if (((raddr ^ e->nets.net[i].addr) & mask) == 0 && t->laddr == 0)
+			t->laddr = e->nets.net[i].addr;
+	}
+	t->raddr = raddr;
+	t->rport = rport;
+	if (dps_tcp_flow_find(e, t->laddr, t->lport, raddr, rport) != NULL) {
+		t->rport = 0;
+		return -EADDRNOTAVAIL;
+	}
+	rc = dps_tcp_flow_add(t);
+	if (rc < 0) {
+		t->rport = 0;
+		return -EAGAIN;
+	}
+	t->iss = dps_tcp_isn(e, t->laddr, t->lport, raddr, rport, now / 1000);
+	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->rcv_wscale = 7;
+	t->rcv_mss = (uint16_t)(e->mtu - 40);
+	t->ts_offset = dps_tcp_isn(e, raddr, rport, t->laddr, t->lport, 0);
+	t->cc->init(t);
+	dps_tcp_set_state(t, DPS_TCP_SYN_SENT);
+	e->ctr[DPS_CTR_tcp_active_opens]++;
+	dps_tcp_output(t);
+	return -EINPROGRESS;
+}
+
+/* Append len bytes to the send queue, filling the tail buffer first. Returns bytes queued. */
+static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct rte_mbuf *m = t->snd_q_tail;
+		size_t room = m != NULL ? rte_pktmbuf_tailroom(m) : 0;
+
+		if (room == 0) {
+			m = rte_pktmbuf_alloc(t->eng->pool);
+			if (m == NULL)
+				break;
+			m->data_off = 0; /* payload only: the whole buffer is room */
+			if (t->snd_q_tail != NULL)
+				t->snd_q_tail->next = m;
+			else
+				t->snd_q = m;
+			t->snd_q_tail = m;
+			room = rte_pktmbuf_tailroom(m);
+		}
+		if (room > len - done)
+			room = len - done;
+		memcpy(rte_pktmbuf_append(m, (uint16_t)room), buf + done, room);
+		done += room;
+	}
+	t->snd_queued += (uint32_t)done;
+	return done;
+}
+
+static int take_error(struct dps_tcb *t)
+{
+	int err = t->so_error;
+
+	t->so_error = 0;
+	return err;
+}
+
+ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, int flags,
+		     uint64_t now)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+	size_t room, n;
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+	set_now(e, now);
+	if (t->so_error != 0)
+		return take_error(t);
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_ESTABLISHED:
+	case DPS_TCP_CLOSE_WAIT:
+		break;
+	case DPS_TCP_SYN_SENT:
+	case DPS_TCP_SYN_RCVD:
+		return -EAGAIN;
+	case DPS_TCP_CLOSED:
+		return t->rport != 0 ? -EPIPE : -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	if (t->flags & DPS_TF_FIN_QUEUED)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	room = t->snd_queued < t->snd_buf ? t->snd_buf - t->snd_queued : 0;
+	if (room == 0)
+		return -EAGAIN;
+	n = snd_append(t, buf, len < room ? len : room);
+	if (n == 0)
+		return -ENOBUFS;
+	if (flags & MSG_MORE)
+		t->flags |= DPS_TF_CORK;
+	dps_tcp_output(t);
+	if (flags & MSG_MORE)
+		t->flags &= ~(uint32_t)DPS_TF_CORK;
+	return (ssize_t)n;
+}
+
+ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int flags, uint64_t now)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+	struct rte_mbuf *m;
+	size_t done = 0;
+	uint8_t *out = buf;
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+	set_now(e, now);
+	if (t->rcv_queued == 0) {
+		if (t->so_error != 0)
+			return take_error(t);
+		if (t->flags & (DPS_TF_RCVD_FIN | DPS_TF_RD_SHUT))
+			return 0;
+		if (t->state == DPS_TCP_CLOSED)
+			return t->rport != 0 ? 0 : -ENOTCONN;
+		if (t->state == DPS_TCP_SYN_SENT || t->state == DPS_TCP_SYN_RCVD ||
+		    t->state == DPS_TCP_ESTABLISHED || t->state == DPS_TCP_FIN_WAIT_1 ||
+		    t->state == DPS_TCP_FIN_WAIT_2)
+			return -EAGAIN;
+		return 0;
+	}
+	m = t->rcv_q;
+	while (m != NULL && done < len) {
+		size_t n = rte_pktmbuf_data_len(m);
+
+		if (n > len - done)
+			n = len - done;
+		memcpy(out + done, rte_pktmbuf_mtod(m, void *), n);
+		done += n;
+		if (flags & MSG_PEEK) {
+			m = m->next;
+			continue;
+		}
+		if (n < rte_pktmbuf_data_len(m)) {
+			rte_pktmbuf_adj(m, (uint16_t)n);
+			break;
+		}
+		t->rcv_q = m->next;
+		m->next = NULL;
+		rte_pktmbuf_free(m);
+		m = t->rcv_q;
+	}
+	if (!(flags & MSG_PEEK)) {
+		if (t->rcv_q == NULL)
+			t->rcv_q_tail = NULL;
+		t->rcv_queued -= (uint32_t)done;
+		dps_tcp_window_update(t);
+	}
+	return (ssize_t)done;
+}
+
+static void queue_fin(struct dps_tcb *t)
+{
+	if (t->flags & DPS_TF_FIN_QUEUED)
+		return;
+	t->flags |= DPS_TF_FIN_QUEUED;
+	switch ((enum dps_tcp_state)t->state) {
+	case DPS_TCP_SYN_RCVD:
+	case DPS_TCP_ESTABLISHED:
+		dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
+		break;
+	case DPS_TCP_CLOSE_WAIT:
+		dps_tcp_set_state(t, DPS_TCP_LAST_ACK);
+		break;
+	default:
+		break;
+	}
+	dps_tcp_output(t);
+}
+
+int dps_tcp_shutdown(struct dps_engine *e, int s, int how, uint64_t now)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+		return -EINVAL;
+	set_now(e, now);
+	if (t->state == DPS_TCP_CLOSED || t->state == DPS_TCP_SYN_SENT)
+		return -ENOTCONN;
+	if (how != SHUT_WR)
+		t->flags |= DPS_TF_RD_SHUT;
+	if (how != SHUT_RD)
+		queue_fin(t);
+	dps_tcp_notify(t);
+	return 0;
+}
+
+/* Abort: RST now (if synchronized), then free. */
+static void tcb_abort(struct dps_tcb *t)
+{
+	if (t->state != DPS_TCP_CLOSED && t->state != DPS_TCP_SYN_SENT &&
+	    t->state != DPS_TCP_TIME_WAIT) {
+		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, t->snd_nxt);
+		t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
+	}
+	dps_tcp_set_state(t, DPS_TCP_CLOSED);
+	dps_tcp_tcb_free(t);
+}
+
+static void close_listener(struct dps_engine *e, int s, struct dps_listener *l)
+{
+	struct dps_tcp *tcp = e->tcp;
+
+	/* Reset the connections waiting in the accept queue. The ones still in SYN_RCVD find no
+	 * listener when their handshake ends and are reset then (they hold l only through
+	 * t->listener, cleared here via the flow walk). */
+	while (l->acc_head != NULL) {
+		struct dps_tcb *t = l->acc_head;
+		l->acc_head = t->accept_next;
+		t->listener = NULL;
+		tcb_abort(t);
+	}
+	if (l->n_syn > 0) {
+		const void *key;
+		void *data;
+		uint32_t iter = 0;
+
+		while (rte_hash_iterate(tcp->flows, &key, &data, &iter) >= 0) {
+			struct dps_tcb *t = data;
+			if (t->listener == l)
+				t->listener = NULL, t->flags |= DPS_TF_ORPHAN;
+		}
+	}
+	for (unsigned i = 0; i < tcp->n_listeners; i++)
+		if (tcp->listeners[i] == l) {
+			tcp->listeners[i] = tcp->listeners[--tcp->n_listeners];
+			break;
+		}
+	if (tcp->port_users[l->lport] > 0)
+		tcp->port_users[l->lport]--;
+	handle_free(tcp, s);
+	free(l);
+}
+
+int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	set_now(e, now);
+	if (l != NULL) {
+		close_listener(e, s, l);
+		return 0;
+	}
+	if (t == NULL)
+		return -EBADF;
+	handle_free(e->tcp, s);
+	t->handle = -1;
+	t->on_event = NULL;
+	t->flags |= DPS_TF_ORPHAN;
+	if (t->state == DPS_TCP_CLOSED || t->state == DPS_TCP_SYN_SENT) {
+		dps_tcp_set_state(t, DPS_TCP_CLOSED);
+		dps_tcp_tcb_free(t);
+		return 0;
+	}
+	/* RFC 9293 §3.6 (and Linux): unread data, or SO_LINGER with a zero timeout: reset. */
+	if (t->rcv_queued > 0 || ((t->flags & DPS_TF_LINGER0) != 0)) {
+		tcb_abort(t);
+		return 0;
+	}
+	if (t->state == DPS_TCP_TIME_WAIT)
+		return 0;
+	queue_fin(t);
+	/* An orphan in FIN_WAIT_2 is not kept forever (Linux tcp_fin_timeout). */
+	return 0;
+}
+
+/* ---- options ---- */
+
+int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const void *val,
+		       uint32_t len)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+	uint32_t *flags = t != NULL ? &t->flags : l != NULL ? &l->flags_inherit : NULL;
+	int v = 0;
+
+	if (flags == NULL)
+		return -EBADF;
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		const struct linger *lg = val;
+		if (len < sizeof(*lg))
+			return -EINVAL;
+		if (t != NULL) {
+			t->flags &= ~(uint32_t)DPS_TF_LINGER0;
+			if (lg->l_onoff && lg->l_linger == 0)
+				t->flags |= DPS_TF_LINGER0;
+			t->linger_s = (uint16_t)(lg->l_onoff ? lg->l_linger : 0);
+		}
+		return 0;
+	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		char cc[16] = "";
+		const struct dps_tcp_cc_ops *ops;
+
+		memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
+		ops = dps_tcp_cc_find(cc);
+		if (ops == NULL)
+			return -ENOENT;
+		if (t != NULL && t->cc != ops) {
+			t->cc = ops;
+			if (t->state >= DPS_TCP_SYN_SENT)
+				ops->init(t);
+		}
+		return 0;
+	}
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+#define SETFLAG(f)                                                                                  \
+	do {                                                                                        \
+		if (v)                                                                              \
+			*flags |= (f);                                                              \
+		else                                                                                \
+			*flags &= ~(uint32_t)(f);                                                   \
+	} while (0)
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+			return 0; /* accepted; TIME_WAIT never blocks bind here (no port hold) */
+		case SO_KEEPALIVE:
+			SETFLAG(DPS_TF_KEEPALIVE);
+			if (t != NULL && v && t->state >= DPS_TCP_ESTABLISHED)
+				dps_tcp_timer_set(t, DPS_TT_KEEP, e->tcp->now_ms + t->keep_idle_ms);
+			return 0;
+		case SO_SNDBUF:
+		case SO_RCVBUF: {
+			/* Linux doubles the value for bookkeeping overhead; we keep payload bytes and
+			 * double too, so that getsockopt reads back what Linux would. */
+			uint32_t b = v < 2048 ? 4096 : (uint32_t)v * 2;
+			if (t != NULL)
+				*(name == SO_SNDBUF ? &t->snd_buf : &t->rcv_buf) = b;
+			else
+				*(name == SO_SNDBUF ? &l->snd_buf : &l->rcv_buf) = b;
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			SETFLAG(DPS_TF_NODELAY);
+			if (t != NULL && v)
+				dps_tcp_output(t);
+			return 0;
+		case TCP_CORK:
+			SETFLAG(DPS_TF_CORK);
+			if (t != NULL && !v)
+				dps_tcp_output(t);
+			return 0;
+		case TCP_MAXSEG:
+			if (v < 88 || v > 65535)
+				return -EINVAL;
+			if (t != NULL && t->state == DPS_TCP_CLOSED)
+				t->rcv_mss = (uint16_t)v;
+			return 0;
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+			if (v < 1 || v > 32767)
+				return -EINVAL;
+			if (t != NULL)
+				*(name == TCP_KEEPIDLE ? &t->keep_idle_ms : &t->keep_intvl_ms) =
+					(uint32_t)v * 1000;
+			return 0;
+		case TCP_KEEPCNT:
+			if (v < 1 || v > 127)
+				return -EINVAL;
+			if (t != NULL)
+				t->keep_cnt = (uint8_t)v;
+			return 0;
+		case TCP_USER_TIMEOUT:
+			if (v < 0)
+				return -EINVAL;
+			if (t != NULL)
+				t->user_timeout_ms = (uint32_t)v;
+			return 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+#undef SETFLAG
+	return -ENOPROTOOPT;
+}
+
+static int put_int(void *val, uint32_t *len, int v)
+{
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(int);
+	return 0;
+}
+
+static void fill_tcp_info(const struct dps_tcb *t, struct tcp_info *ti)
+{
+	static const uint8_t linux_state[DPS_TCP_NSTATES] = {
+		[DPS_TCP_CLOSED] = 7, [DPS_TCP_LISTEN] = 10, [DPS_TCP_SYN_SENT] = 2,
+		[DPS_TCP_SYN_RCVD] = 3, [DPS_TCP_ESTABLISHED] = 1, [DPS_TCP_FIN_WAIT_1] = 4,
+		[DPS_TCP_FIN_WAIT_2] = 5, [DPS_TCP_CLOSE_WAIT] = 8, [DPS_TCP_CLOSING] = 11,
+		[DPS_TCP_LAST_ACK] = 9, [DPS_TCP_TIME_WAIT] = 6,
+	};
+
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = linux_state[t->state];
+	ti->tcpi_retransmits = t->backoff;
+	ti->tcpi_backoff = t->backoff;
+	if (t->flags & DPS_TF_TS)
+		ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+	if (t->flags & DPS_TF_SACK)
+		ti->tcpi_options |= TCPI_OPT_SACK;
+	if (t->flags & DPS_TF_WS) {
+		ti->tcpi_options |= TCPI_OPT_WSCALE;
+		ti->tcpi_snd_wscale = t->snd_wscale & 0xf;
+		ti->tcpi_rcv_wscale = t->rcv_wscale & 0xf;
+	}
+	ti->tcpi_rto = t->rto_us;
+	ti->tcpi_snd_mss = t->mss;
+	ti->tcpi_rcv_mss = t->rcv_mss;
+	ti->tcpi_unacked = (t->snd_max - t->snd_una + t->mss - 1) / (t->mss ? t->mss : 1);
+	ti->tcpi_rtt = t->srtt_us;
+	ti->tcpi_rttvar = t->rttvar_us;
+	ti->tcpi_snd_ssthresh = t->ssthresh / (t->mss ? t->mss : 1);
+	ti->tcpi_snd_cwnd = t->cwnd / (t->mss ? t->mss : 1);
+	ti->tcpi_advmss = t->rcv_mss;
+	ti->tcpi_rcv_space = dps_tcp_rcv_space(t);
+}
+
+int dps_tcp_getsockopt(struct dps_engine *e, int s, int level, int name, void *val, uint32_t *len)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+	uint32_t flags = t != NULL ? t->flags : l != NULL ? l->flags_inherit : 0;
+
+	if (t == NULL && l == NULL)
+		return -EBADF;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_ERROR:
+			return put_int(val, len, t != NULL ? -take_error(t) : 0);
+		case SO_TYPE:
+			return put_int(val, len, SOCK_STREAM);
+		case SO_ACCEPTCONN:
+			return put_int(val, len, l != NULL);
+		case SO_KEEPALIVE:
+			return put_int(val, len, !!(flags & DPS_TF_KEEPALIVE));
+		case SO_SNDBUF:
+			return put_int(val, len, (int)(t != NULL ? t->snd_buf : l->snd_buf));
+		case SO_RCVBUF:
+			return put_int(val, len, (int)(t != NULL ? t->rcv_buf : l->rcv_buf));
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+			return put_int(val, len, 0);
+		case SO_LINGER: {
+			struct linger lg = { 0, 0 };
+			if (*len < sizeof(lg))
+				return -EINVAL;
+			if (t != NULL && (t->flags & DPS_TF_LINGER0))
+				lg.l_onoff = 1;
+			else if (t != NULL && t->linger_s)
+				lg.l_onoff = 1, lg.l_linger = t->linger_s;
+			memcpy(val, &lg, sizeof(lg));
+			*len = sizeof(lg);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			return put_int(val, len, !!(flags & DPS_TF_NODELAY));
+		case TCP_CORK:
+			return put_int(val, len, !!(flags & DPS_TF_CORK));
+		case TCP_MAXSEG:
+			return put_int(val, len, t != NULL && t->state >= DPS_TCP_ESTABLISHED ? t->mss : 536);
+		case TCP_KEEPIDLE:
+			return put_int(val, len, t != NULL ? (int)(t->keep_idle_ms / 1000) : 7200);
+		case TCP_KEEPINTVL:
+			return put_int(val, len, t != NULL ? (int)(t->keep_intvl_ms / 1000) : 75);
+		case TCP_KEEPCNT:
+			return put_int(val, len, t != NULL ? t->keep_cnt : 9);
+		case TCP_USER_TIMEOUT:
+			return put_int(val, len, t != NULL ? (int)t->user_timeout_ms : 0);
+		case TCP_CONGESTION: {
+			const char *n = t != NULL ? t->cc->name : e->tcp->cc_default->name;
+			size_t k = strlen(n) + 1;
+			if (*len < k)
+				k = *len;
+			memcpy(val, n, k);
+			*len = (uint32_t)k;
+			return 0;
+		}
+		case TCP_INFO: {
+			struct tcp_info ti;
+			uint32_t n = *len < sizeof(ti) ? *len : sizeof(ti);
+			if (t == NULL)
+				memset(&ti, 0, sizeof(ti)), ti.tcpi_state = 10;
+			else
+				fill_tcp_info(t, &ti);
+			memcpy(val, &ti, n);
+			*len = n;
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	return -ENOPROTOOPT;
+}
+
+int dps_tcp_getsockname(struct dps_engine *e, int s, uint32_t *addr, uint16_t *port)
+{
+	struct dps_listener *l = sock_listener(e, s);
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (l != NULL) {
+		*addr = l->laddr;
+		*port = l->lport;
+	} else if (t != NULL) {
+		*addr = t->laddr;
+		*port = t->lport;
+	} else {
+		return -EBADF;
+	}
+	return 0;
+}
+
+int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *port)
+{
+	struct dps_tcb *t = sock_tcb(e, s);
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+	if (t->rport == 0 || t->state == DPS_TCP_CLOSED || t->state == DPS_TCP_SYN_SENT)
+		return -ENOTCONN;
+	*addr = t->raddr;
+	*port = t->rport;
+	return 0;
+}
+
+void dps_tcp_drop(struct dps_tcb *t, int err)
+{
+	if (err != 0)
+		t->so_error = (int8_t)err;
+	if (t->listener != NULL) { /* a SYN_RCVD child: never seen by accept() */
+		t->listener->n_syn--;
+		t->listener = NULL;
+	}
+	dps_tcp_set_state(t, DPS_TCP_CLOSED);
+	if (t->handle < 0) {
+		dps_tcp_tcb_free(t);
+		return;
+	}
+	/* The handle keeps the tcb (for SO_ERROR, recv of what is left); no more timers, no flow. */
+	dps_wheel_cancel(&t->eng->tcp->wheel, &t->timer);
+	memset(t->deadline, 0, sizeof(t->deadline));
+	if (flow_linked(t)) {
+		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
+		rte_hash_del_key(t->eng->tcp->flows, &k);
+	}
+	t->flags |= DPS_TF_DROPPED;
+	dps_tcp_notify(t);
+}

@@ -1,0 +1,221 @@
+/*
+ * tcp_timer: each connection has one wheel timer armed at the earliest of its deadlines
+ * (retransmission, persist, delayed ACK, keepalive, 2MSL). When it fires, every due deadline is
+ * handled in that order, then the timer is armed again for what is left. RTT estimation and the
+ * RTO (RFC 6298) live here too.
+ */
+#include "tcp.h"
+
+#include <errno.h>
+
+#define RTO_MAX_MS 120000u /* RFC 6298 §2.5 allows a maximum of at least 60 s; Linux uses 120 s */
+#define SYN_RETRIES 6 /* Linux tcp_syn_retries */
+#define SYNACK_RETRIES 5 /* Linux tcp_synack_retries */
+#define DATA_RETRIES 15 /* Linux tcp_retries2 */
+#define FIN_WAIT_2_MS 60000u /* Linux tcp_fin_timeout */
+
+static void rearm(struct dps_tcb *t)
+{
+	uint64_t at = 0;
+
+	for (int k = 0; k < DPS_TT_COUNT; k++)
+		if (t->deadline[k] != 0 && (at == 0 || t->deadline[k] < at))
+			at = t->deadline[k];
+	if (at == 0)
+		dps_wheel_cancel(&t->eng->tcp->wheel, &t->timer);
+	else
+		dps_wheel_add(&t->eng->tcp->wheel, &t->timer, at * 1000000ull);
+}
+
+void dps_tcp_timer_set(struct dps_tcb *t, enum dps_tcp_timer_kind k, uint64_t at_ms)
+{
+	t->deadline[k] = at_ms != 0 ? at_ms : 1;
+	rearm(t);
+}
+
+void dps_tcp_timer_clear(struct dps_tcb *t, enum dps_tcp_timer_kind k)
+{
+	if (t->deadline[k] == 0)
+		return;
+	t->deadline[k] = 0;
+	rearm(t);
+}
+
+static uint32_t rto_ms(const struct dps_tcb *t)
+{
+	uint64_t ms = (uint64_t)(t->rto_us / 1000) << (t->backoff < 16 ? t->backoff : 16);
+
+	return ms > RTO_MAX_MS ? RTO_MAX_MS : (uint32_t)ms;
+}
+
+void dps_tcp_rexmt_arm(struct dps_tcb *t)
+{
+	if (t->deadline[DPS_TT_REXMT] == 0)
+		dps_tcp_timer_set(t, DPS_TT_REXMT, t->eng->tcp->now_ms + rto_ms(t));
+}
+
+void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t r)
+{
+	uint32_t min_us = t->eng->tcp->rto_min_ms * 1000u, rto;
+
+	if (r == 0)
+		r = 1;
+	if (t->srtt_us == 0) { /* RFC 6298 §2.2 */
+		t->srtt_us = r;
+		t->rttvar_us = r / 2;
+	} else { /* §2.3, alpha 1/8, beta 1/4 */
+		uint32_t delta = t->srtt_us > r ? t->srtt_us - r : r - t->srtt_us;
+		t->rttvar_us = t->rttvar_us - t->rttvar_us / 4 + delta / 4;
+		t->srtt_us = t->srtt_us - t->srtt_us / 8 + r / 8;
+	}
+	rto = t->srtt_us + (4 * t->rttvar_us > 1000 ? 4 * t->rttvar_us : 1000); /* G = 1 ms */
+	if (rto < min_us)
+		rto = min_us; /* §2.4 (minimum configurable, tcp_rto_min_ms) */
+	if (rto > RTO_MAX_MS * 1000u)
+		rto = RTO_MAX_MS * 1000u;
+	t->rto_us = rto;
+}
+
+/* Has the connection gone unanswered longer than TCP_USER_TIMEOUT allows? */
+static bool user_timeout_passed(const struct dps_tcb *t)
+{
+	return t->user_timeout_ms != 0 &&
+	       t->eng->tcp->now_ms - t->last_rcv_ms >= t->user_timeout_ms;
+}
+
+static void timeout(struct dps_tcb *t)
+{
+	t->eng->ctr[DPS_CTR_tcp_timeouts]++;
+	dps_tcp_drop(t, -ETIMEDOUT);
+}
+
+/* Returns false when t was freed. */
+static bool on_rexmt(struct dps_tcb *t)
+{
+	struct dps_engine *e = t->eng;
+
+	if (t->state == DPS_TCP_SYN_SENT || t->state == DPS_TCP_SYN_RCVD) {
+		unsigned limit = t->state == DPS_TCP_SYN_SENT ? SYN_RETRIES : SYNACK_RETRIES;
+		if (t->syn_retries >= limit || user_timeout_passed(t)) {
+			timeout(t);
+			return false;
+		}
+		t->syn_retries++;
+		t->backoff++;
+		e->ctr[DPS_CTR_tcp_rexmit_syn]++;
+		dps_tcp_retransmit(t);
+		dps_tcp_rexmt_arm(t);
+		return true;
+	}
+	if (t->snd_una == t->snd_max)
+		return true; /* nothing outstanding (a stale deadline) */
+	if (t->backoff >= DATA_RETRIES || user_timeout_passed(t)) {
+		timeout(t);
+		return false;
+	}
+	/* RFC 6298 §5.5-5.7: back off, retransmit the earliest unacknowledged segment; RFC 5681
+	 * §3.1: ssthresh from the flight, cwnd one segment. Karn: no RTT sample from it. */
+	t->cc->on_rto(t);
+	t->backoff++;
+	t->dupacks = 0;
+	t->flags &= ~(uint32_t)(DPS_TF_IN_RECOVERY | DPS_TF_RTT_TIMING);
+	t->recover = t->snd_max;
+	t->quickacks = 8;
+	e->ctr[DPS_CTR_tcp_rexmit_rto]++;
+	{
+		uint32_t len = t->snd_queued < t->mss ? t->snd_queued : t->mss;
+		bool fin = (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == t->snd_una + t->snd_queued;
+
+		dps_tcp_retransmit(t);
+		t->snd_nxt = t->snd_una + len + fin;
+	}
+	dps_tcp_rexmt_arm(t);
+	return true;
+}
+
+static void on_persist(struct dps_tcb *t)
+{
+	if (t->snd_wnd != 0 || t->snd_queued == 0)
+		return;
+	/* A zero-length segment below SND.UNA makes the peer answer with its window (Linux's
+	 * tcp_xmit_probe_skb); backed off like the RTO (RFC 9293 §3.8.6.1). */
+	dps_tcp_send_ctl(t, RTE_TCP_ACK_FLAG, t->snd_una - 1);
+	t->eng->ctr[DPS_CTR_tcp_zero_window_probes]++;
+	if (t->backoff < 16)
+		t->backoff++;
+	dps_tcp_timer_set(t, DPS_TT_PERSIST, t->eng->tcp->now_ms + rto_ms(t));
+}
+
+/* Returns false when t was freed. */
+static bool on_keep(struct dps_tcb *t)
+{
+	uint64_t now = t->eng->tcp->now_ms;
+	uint64_t idle = now - t->last_rcv_ms;
+
+	if (!(t->flags & DPS_TF_KEEPALIVE) || t->state < DPS_TCP_ESTABLISHED ||
+	    t->state == DPS_TCP_TIME_WAIT)
+		return true;
+	if (idle < t->keep_idle_ms) {
+		t->keep_probes = 0;
+		dps_tcp_timer_set(t, DPS_TT_KEEP, t->last_rcv_ms + t->keep_idle_ms);
+		return true;
+	}
+	if (t->keep_probes >= t->keep_cnt || user_timeout_passed(t)) {
+		timeout(t);
+		return false;
+	}
+	dps_tcp_send_ctl(t, RTE_TCP_ACK_FLAG, t->snd_una - 1); /* RFC 9293 §3.8.4 */
+	t->keep_probes++;
+	t->eng->ctr[DPS_CTR_tcp_keepalive_probes]++;
+	dps_tcp_timer_set(t, DPS_TT_KEEP, now + t->keep_intvl_ms);
+	return true;
+}
+
+void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns)
+{
+	struct dps_tcb *t = dps_container_of(tm, struct dps_tcb, timer);
+	struct dps_tcp *tcp = t->eng->tcp;
+	uint64_t now = now_ns / 1000000;
+
+	if (now > tcp->now_ms)
+		tcp->now_ms = now;
+	now = tcp->now_ms;
+	if (t->deadline[DPS_TT_2MSL] != 0 && t->deadline[DPS_TT_2MSL] <= now) {
+		t->deadline[DPS_TT_2MSL] = 0;
+		/* TIME_WAIT over, or an orphan FIN_WAIT_2 that waited long enough. */
+		dps_tcp_set_state(t, DPS_TCP_CLOSED);
+		if (t->handle < 0) {
+			dps_tcp_tcb_free(t);
+			return;
+		}
+		dps_tcp_drop(t, 0);
+		return;
+	}
+	if (t->deadline[DPS_TT_REXMT] != 0 && t->deadline[DPS_TT_REXMT] <= now) {
+		t->deadline[DPS_TT_REXMT] = 0;
+		if (!on_rexmt(t))
+			return;
+	}
+	if (t->deadline[DPS_TT_PERSIST] != 0 && t->deadline[DPS_TT_PERSIST] <= now) {
+		t->deadline[DPS_TT_PERSIST] = 0;
+		on_persist(t);
+	}
+	if (t->deadline[DPS_TT_DELACK] != 0 && t->deadline[DPS_TT_DELACK] <= now) {
+		t->deadline[DPS_TT_DELACK] = 0;
+		if (t->flags & DPS_TF_DELACK)
+			dps_tcp_send_ack(t);
+	}
+	if (t->deadline[DPS_TT_KEEP] != 0 && t->deadline[DPS_TT_KEEP] <= now) {
+		t->deadline[DPS_TT_KEEP] = 0;
+		if (!on_keep(t))
+			return;
+	}
+	rearm(t);
+}
+
+/* The FIN_WAIT_2 limit for connections the application closed. */
+uint32_t dps_tcp_fin_wait_2_ms(void);
+uint32_t dps_tcp_fin_wait_2_ms(void)
+{
+	return FIN_WAIT_2_MS;
+}

@@ -100,10 +100,10 @@ int dps_counters(void (*fn)(const char *name, uint64_t value, void *arg), void *
 
 /* ---- TCP sockets ---- */
 
-#define ENGINE_OR_ENODEV()                                                                         \
-	do {                                                                                       \
-		if (engine == NULL)                                                                \
-			return -ENODEV;                                                            \
+#define ENGINE_OR_ENODEV()              \
+	do {                            \
+		if (engine == NULL)     \
+			return -ENODEV; \
 	} while (0)
 
 int dps_socket(void)

@@ -32,22 +32,49 @@ static const char *const counter_names[] = {
 #undef DPS_DROP
 };
 
+/* Gauges after the counters: connections alive, and per TCP state (enum dps_tcp_state order). */
+static const char *const gauge_names[] = {
+	"tcp_conns",
+	"tcp_state_closed",
+	"tcp_state_listen",
+	"tcp_state_syn_sent",
+	"tcp_state_syn_rcvd",
+	"tcp_state_established",
+	"tcp_state_fin_wait_1",
+	"tcp_state_fin_wait_2",
+	"tcp_state_close_wait",
+	"tcp_state_closing",
+	"tcp_state_last_ack",
+	"tcp_state_time_wait",
+};
+
+#define N_COUNTERS (DPS_CTR_COUNT + DPS_DROP_COUNT - 1)
+
 unsigned dps_engine_counter_count(void)
 {
-	return DPS_CTR_COUNT + DPS_DROP_COUNT - 1;
+	return N_COUNTERS + sizeof(gauge_names) / sizeof(gauge_names[0]);
 }
 
 const char *dps_engine_counter_name(unsigned i)
 {
-	return i < dps_engine_counter_count() ? counter_names[i] : NULL;
+	if (i < N_COUNTERS)
+		return counter_names[i];
+	i -= N_COUNTERS;
+	return i < sizeof(gauge_names) / sizeof(gauge_names[0]) ? gauge_names[i] : NULL;
 }
 
 uint64_t dps_engine_counter_value(const struct dps_engine *e, unsigned i)
 {
 	if (i < DPS_CTR_COUNT)
 		return e->ctr[i];
-	i -= DPS_CTR_COUNT;
-	return i + 1 < DPS_DROP_COUNT ? e->drop[i + 1] : 0;
+	if (i < N_COUNTERS)
+		return e->drop[i - DPS_CTR_COUNT + 1];
+	i -= N_COUNTERS;
+	if (e->tcp == NULL)
+		return 0;
+	if (i == 0)
+		return e->tcp->conns;
+	return i - 1 < DPS_TCP_NSTATES ? e->tcp->by_state[i - 1] : 0;
 }
 
 static uint32_t prefix_mask(uint8_t len)

@@ -69,7 +69,8 @@ enum {
 	DPS_TF_RTT_TIMING = 1u << 14, /* rtt_seq is being timed (no timestamps) */
 	DPS_TF_ACCEPTED = 1u << 15, /* taken by accept() */
 	DPS_TF_LINGER0 = 1u << 16, /* SO_LINGER on with timeout 0: close() resets */
-	DPS_TF_DROPPED = 1u << 17, /* reset or timed out: out of the flow table, only the handle left */
+	DPS_TF_DROPPED =
+	    1u << 17, /* reset or timed out: out of the flow table, only the handle left */
 	DPS_TF_FIN_RCVD_OOO = 1u << 18, /* a FIN arrived ahead of missing data */
 };
 
@@ -93,7 +94,8 @@ struct dps_tcb {
 	/* send sequence space (RFC 9293 §3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
 	uint32_t snd_wnd; /* peer's window, scaled */
-	uint32_t snd_up_max; /* largest window the peer offered (SWS avoidance, RFC 9293 §3.8.6.2.1) */
+	uint32_t
+	    snd_up_max; /* largest window the peer offered (SWS avoidance, RFC 9293 §3.8.6.2.1) */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge of the window we advertised */
 	/* timestamps (RFC 7323) */
@@ -127,7 +129,8 @@ struct dps_tcb {
 	/* keepalive and user timeout (ms) */
 	uint32_t keep_idle_ms, keep_intvl_ms, user_timeout_ms;
 	uint8_t keep_cnt;
-	int8_t so_error; /* pending error for SO_ERROR / the next call, as -errno (-ECONNRESET ...) */
+	int8_t
+	    so_error; /* pending error for SO_ERROR / the next call, as -errno (-ECONNRESET ...) */
 	uint16_t linger_s;
 	uint32_t last_rcv_ms; /* when the last segment arrived (keepalive idle, user timeout) */
 	/* socket side */
@@ -242,6 +245,5 @@ void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns);
 void dps_tcp_rexmt_arm(struct dps_tcb *t);
 /* An RTT sample (RFC 6298 §2). */
 void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t rtt_us);
-
 
 #endif

@@ -195,10 +195,12 @@ static void syn_sent_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (t->snd_wscale && (t->flags & DPS_TF_WS))
 			t->snd_wnd = (uint32_t)s->wnd << 0; /* SYN-ACK window: unscaled */
 		if ((t->flags & DPS_TF_TS) && s->opts.tsecr != 0)
-			dps_tcp_rtt_sample(t, ((uint32_t)t->eng->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
-						      1000u);
+			dps_tcp_rtt_sample(
+			    t,
+			    ((uint32_t)t->eng->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
 		else if (t->backoff == 0)
-			dps_tcp_rtt_sample(t, (uint32_t)(t->eng->tcp->now_ms - t->rtt_start_ms) * 1000u);
+			dps_tcp_rtt_sample(t, (uint32_t)(t->eng->tcp->now_ms - t->rtt_start_ms) *
+						  1000u);
 		established(t);
 		t->flags |= DPS_TF_ACKNOW;
 		dps_tcp_output(t);
@@ -315,8 +317,8 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		t->snd_wl1 = s->seq;
 		t->snd_wl2 = s->ack;
 		if ((t->flags & DPS_TF_TS) && s->opts.has_ts && s->opts.tsecr != 0)
-			dps_tcp_rtt_sample(t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
-						      1000u);
+			dps_tcp_rtt_sample(
+			    t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
 		else if (t->backoff == 0)
 			dps_tcp_rtt_sample(t, 1000u * (uint32_t)(e->tcp->now_ms - t->last_rcv_ms));
 		established(t);
@@ -352,8 +354,8 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			t->snd_nxt = t->snd_una;
 		/* RTT (RFC 7323 §4.3 with timestamps, else Karn's timed segment). */
 		if ((t->flags & DPS_TF_TS) && s->opts.has_ts && s->opts.tsecr != 0)
-			dps_tcp_rtt_sample(t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) *
-						      1000u);
+			dps_tcp_rtt_sample(
+			    t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
 		else if ((t->flags & DPS_TF_RTT_TIMING) && seq_gt(s->ack, t->rtt_seq)) {
 			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
 			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
@@ -515,7 +517,8 @@ static bool data_input(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq, uint
 		} else {
 			t->flags |= DPS_TF_DELACK;
 			if (t->deadline[DPS_TT_DELACK] == 0)
-				dps_tcp_timer_set(t, DPS_TT_DELACK, t->eng->tcp->now_ms + DPS_DELACK_MS);
+				dps_tcp_timer_set(t, DPS_TT_DELACK,
+						  t->eng->tcp->now_ms + DPS_DELACK_MS);
 		}
 		return true;
 	}
@@ -566,7 +569,8 @@ static bool accepts_data(const struct dps_tcb *t)
 /* TIME_WAIT receiving a new SYN (RFC 6191 with timestamps, else RFC 1122 §4.2.2.13). */
 static bool time_wait_reusable(const struct dps_tcb *t, const struct dps_tcp_seg *s)
 {
-	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG)
+	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
+	    RTE_TCP_SYN_FLAG)
 		return false;
 	if ((t->flags & DPS_TF_TS) && s->opts.has_ts)
 		return seq_gt(s->opts.tsval, t->ts_recent);
@@ -607,7 +611,8 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 	if (s->flags & RTE_TCP_SYN_FLAG) {
 		/* RFC 5961 §4.2: any SYN in a synchronized state gets a challenge ACK. A SYN
 		 * retransmitted to SYN_RCVD is answered with our SYN-ACK again. */
-		if (t->state == DPS_TCP_SYN_RCVD && seq == t->irs && !(s->flags & RTE_TCP_ACK_FLAG)) {
+		if (t->state == DPS_TCP_SYN_RCVD && seq == t->irs &&
+		    !(s->flags & RTE_TCP_ACK_FLAG)) {
 			dps_tcp_retransmit(t);
 			goto out;
 		}
@@ -666,6 +671,7 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			rte_pktmbuf_trim(m, (uint16_t)cut);
 			len -= cut;
 			s->flags &= (uint8_t)~RTE_TCP_FIN_FLAG; /* the FIN lies beyond the window */
+			t->flags |= DPS_TF_ACKNOW; /* tell the sender where the window ends */
 		}
 		if (len > 0)
 			kept = data_input(t, m, seq, len);
@@ -709,8 +715,8 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 
 	if (now / 1000000 > e->tcp->now_ms)
 		e->tcp->now_ms = now / 1000000;
-	d = dps_tcp_parse(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen, ip->src,
-			  ip->dst, &s);
+	d = dps_tcp_parse(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen,
+			  ip->src, ip->dst, &s);
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);
 		return;

@@ -40,8 +40,12 @@ static uint16_t window_field(struct dps_tcb *t, bool syn)
 {
 	uint32_t space = dps_tcp_rcv_space(t), shift, win;
 
-	if (syn)
-		return (uint16_t)(space < DPS_TCP_SYN_WIN_MAX ? space : DPS_TCP_SYN_WIN_MAX);
+	if (syn) {
+		win = space < DPS_TCP_SYN_WIN_MAX ? space : DPS_TCP_SYN_WIN_MAX;
+		if (seq_gt(t->rcv_nxt + win, t->rcv_adv))
+			t->rcv_adv = t->rcv_nxt + win;
+		return (uint16_t)win;
+	}
 	shift = (t->flags & DPS_TF_WS) ? t->rcv_wscale : 0;
 	/* RFC 9293 §3.8.6.2.2 receiver SWS avoidance: do not offer less than min(buffer/2, MSS)
 	 * of new space; RFC 7323 §2.4: never shrink the offered window. */
@@ -150,8 +154,8 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 	th->data_off = (uint8_t)((hlen / 4) << 4);
 	th->tcp_flags = flags;
 	th->rx_win = (flags & RTE_TCP_RST_FLAG) && !(flags & RTE_TCP_ACK_FLAG)
-			     ? 0
-			     : rte_cpu_to_be_16(window_field(t, flags & RTE_TCP_SYN_FLAG));
+			 ? 0
+			 : rte_cpu_to_be_16(window_field(t, flags & RTE_TCP_SYN_FLAG));
 	th->tcp_urp = 0;
 	memcpy(th + 1, opts, olen);
 	if (len > 0)
@@ -162,7 +166,8 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 	*ip = (struct rte_ipv4_hdr){
 		.version_ihl = RTE_IPV4_VHL_DEF,
 		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + hlen + len)),
-		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG), /* RFC 1191: path MTU discovery */
+		.fragment_offset =
+		    RTE_BE16(RTE_IPV4_HDR_DF_FLAG), /* RFC 1191: path MTU discovery */
 		.time_to_live = DPS_IP_TTL,
 		.next_proto_id = IPPROTO_TCP,
 		.src_addr = t->laddr,
@@ -207,7 +212,8 @@ void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
 		flags = RTE_TCP_RST_FLAG;
 	} else {
 		seq = 0;
-		ack = s->seq + s->len + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
+		ack = s->seq + s->len + !!(s->flags & RTE_TCP_SYN_FLAG) +
+		      !!(s->flags & RTE_TCP_FIN_FLAG);
 		flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
 	}
 	m = rte_pktmbuf_alloc(e->pool);

@@ -312,8 +312,8 @@ uint32_t dps_tcp_isn(struct dps_engine *e, uint32_t laddr, uint16_t lport, uint3
 		     uint16_t rport, uint64_t now_us)
 {
 	const uint32_t *k = e->tcp->isn_secret;
-	uint32_t h = rte_jhash_3words(laddr ^ k[0], raddr ^ k[1], ((uint32_t)lport << 16 | rport) ^ k[2],
-				      k[3]);
+	uint32_t h = rte_jhash_3words(laddr ^ k[0], raddr ^ k[1],
+				      ((uint32_t)lport << 16 | rport) ^ k[2], k[3]);
 
 	return h + (uint32_t)(now_us / 4);
 }
@@ -354,7 +354,8 @@ static int tcb_events(const struct dps_tcb *t)
 		if (!(t->flags & DPS_TF_FIN_QUEUED)) {
 			/* writable when at least a third of the buffer is free (Linux: sk_stream_wspace
 			 * >= sk_stream_min_wspace, about half; keep it simple and generous) */
-			if (t->snd_queued < t->snd_buf && t->snd_buf - t->snd_queued >= t->snd_buf / 3)
+			if (t->snd_queued < t->snd_buf &&
+			    t->snd_buf - t->snd_queued >= t->snd_buf / 3)
 				ev |= EPOLLOUT;
 		} else {
 			ev |= EPOLLOUT;
@@ -583,7 +584,8 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 	if (t->lport == 0 && (rc = dps_tcp_bind(e, s, 0, 0)) < 0)
 		return rc;
 	if (t->laddr == 0)
-		t->laddr = e->nets.net[0].addr; /* TODO with several subnets: the one holding raddr */
+		t->laddr =
+		    e->nets.net[0].addr; /* TODO with several subnets: the one holding raddr */
 	for (unsigned i = 0; i < e->nets.n; i++) {
 		uint32_t mask = rte_cpu_to_be_32(~0u << (32 - e->nets.net[i].len));
 		if (((raddr ^ e->nets.net[i].addr) & mask) == 0 && t->laddr == 0)
@@ -904,12 +906,12 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 	if (len < sizeof(int))
 		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
-#define SETFLAG(f)                                                                                  \
-	do {                                                                                        \
-		if (v)                                                                              \
-			*flags |= (f);                                                              \
-		else                                                                                \
-			*flags &= ~(uint32_t)(f);                                                   \
+#define SETFLAG(f)                                \
+	do {                                      \
+		if (v)                            \
+			*flags |= (f);            \
+		else                              \
+			*flags &= ~(uint32_t)(f); \
 	} while (0)
 	if (level == SOL_SOCKET) {
 		switch (name) {
@@ -960,7 +962,7 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 				return -EINVAL;
 			if (t != NULL)
 				*(name == TCP_KEEPIDLE ? &t->keep_idle_ms : &t->keep_intvl_ms) =
-					(uint32_t)v * 1000;
+				    (uint32_t)v * 1000;
 			return 0;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127)
@@ -994,10 +996,10 @@ static int put_int(void *val, uint32_t *len, int v)
 static void fill_tcp_info(const struct dps_tcb *t, struct tcp_info *ti)
 {
 	static const uint8_t linux_state[DPS_TCP_NSTATES] = {
-		[DPS_TCP_CLOSED] = 7, [DPS_TCP_LISTEN] = 10, [DPS_TCP_SYN_SENT] = 2,
-		[DPS_TCP_SYN_RCVD] = 3, [DPS_TCP_ESTABLISHED] = 1, [DPS_TCP_FIN_WAIT_1] = 4,
-		[DPS_TCP_FIN_WAIT_2] = 5, [DPS_TCP_CLOSE_WAIT] = 8, [DPS_TCP_CLOSING] = 11,
-		[DPS_TCP_LAST_ACK] = 9, [DPS_TCP_TIME_WAIT] = 6,
+		[DPS_TCP_CLOSED] = 7,     [DPS_TCP_LISTEN] = 10,     [DPS_TCP_SYN_SENT] = 2,
+		[DPS_TCP_SYN_RCVD] = 3,   [DPS_TCP_ESTABLISHED] = 1, [DPS_TCP_FIN_WAIT_1] = 4,
+		[DPS_TCP_FIN_WAIT_2] = 5, [DPS_TCP_CLOSE_WAIT] = 8,  [DPS_TCP_CLOSING] = 11,
+		[DPS_TCP_LAST_ACK] = 9,   [DPS_TCP_TIME_WAIT] = 6,
 	};
 
 	memset(ti, 0, sizeof(*ti));
@@ -1073,7 +1075,8 @@ int dps_tcp_getsockopt(struct dps_engine *e, int s, int level, int name, void *v
 		case TCP_CORK:
 			return put_int(val, len, !!(flags & DPS_TF_CORK));
 		case TCP_MAXSEG:
-			return put_int(val, len, t != NULL && t->state >= DPS_TCP_ESTABLISHED ? t->mss : 536);
+			return put_int(val, len,
+				       t != NULL && t->state >= DPS_TCP_ESTABLISHED ? t->mss : 536);
 		case TCP_KEEPIDLE:
 			return put_int(val, len, t != NULL ? (int)(t->keep_idle_ms / 1000) : 7200);
 		case TCP_KEEPINTVL:

@@ -124,7 +124,8 @@ static bool on_rexmt(struct dps_tcb *t)
 	e->ctr[DPS_CTR_tcp_rexmit_rto]++;
 	{
 		uint32_t len = t->snd_queued < t->mss ? t->snd_queued : t->mss;
-		bool fin = (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == t->snd_una + t->snd_queued;
+		bool fin =
+		    (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == t->snd_una + t->snd_queued;
 
 		dps_tcp_retransmit(t);
 		t->snd_nxt = t->snd_una + len + fin;

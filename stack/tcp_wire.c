@@ -57,7 +57,8 @@ enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_
 				return DPS_DROP_tcp_opt;
 			o->has_wscale = true;
 			/* RFC 7323 §2.3: a shift above 14 is used as 14. */
-			o->wscale = opt[i + 2] > DPS_TCP_MAX_WSCALE ? DPS_TCP_MAX_WSCALE : opt[i + 2];
+			o->wscale =
+			    opt[i + 2] > DPS_TCP_MAX_WSCALE ? DPS_TCP_MAX_WSCALE : opt[i + 2];
 			break;
 		case DPS_TCPOPT_SACK_PERM:
 			if (olen != 2)
@@ -69,7 +70,8 @@ enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_
 			if ((olen - 2) % 8 != 0 || olen == 2)
 				return DPS_DROP_tcp_opt;
 			o->n_sack = 0;
-			for (size_t b = i + 2; b < i + olen && o->n_sack < DPS_TCP_MAX_SACK; b += 8) {
+			for (size_t b = i + 2; b < i + olen && o->n_sack < DPS_TCP_MAX_SACK;
+			     b += 8) {
 				o->sack[o->n_sack].left = rd32(opt + b);
 				o->sack[o->n_sack].right = rd32(opt + b + 4);
 				o->n_sack++;
@@ -101,8 +103,8 @@ enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t 
 	hlen = (size_t)(h->data_off >> 4) * 4;
 	if (hlen < DPS_TCP_HDR_LEN || hlen > len)
 		return DPS_DROP_tcp_doff;
-	if (__rte_raw_cksum_reduce(__rte_raw_cksum(buf, len, dps_tcp_pseudo_sum(src, dst, (uint32_t)len))) !=
-	    0xffff)
+	if (__rte_raw_cksum_reduce(
+		__rte_raw_cksum(buf, len, dps_tcp_pseudo_sum(src, dst, (uint32_t)len))) != 0xffff)
 		return DPS_DROP_tcp_csum;
 	if (dps_tcp_parse_opts((const uint8_t *)buf + DPS_TCP_HDR_LEN, hlen - DPS_TCP_HDR_LEN,
 			       &s->opts) != DPS_DROP_NONE)

@@ -148,8 +148,9 @@ static void accept_all(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dps-echo [--port N] [--mode echo|sink|source] [--duration SECONDS]\n"
-			"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
+	fprintf(stderr,
+		"usage: dps-echo [--port N] [--mode echo|sink|source] [--duration SECONDS]\n"
+		"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
 }
 
 static void on_listener(void *arg, uint32_t events)
@@ -204,10 +205,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	listener = dps_socket();
-	if (listener < 0 || dps_setsockopt(listener, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	if (listener < 0 ||
+	    dps_setsockopt(listener, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    (rc = dps_bind(listener, &addr)) < 0 || (rc = dps_listen(listener, 1024)) < 0) {
-		fprintf(stderr, "dps-echo: cannot listen on TCP port %u: %s\n", ntohs(addr.sin_port),
-			strerror(-(listener < 0 ? listener : rc)));
+		fprintf(stderr, "dps-echo: cannot listen on TCP port %u: %s\n",
+			ntohs(addr.sin_port), strerror(-(listener < 0 ? listener : rc)));
 		dps_exit();
 		return 1;
 	}

@@ -5,12 +5,17 @@
  *
  *   DPSOCK_DEV=net_af_packet0,iface=dps0 DPSOCK_IP=198.18.0.2/24 dps-echo [--mode sink]
  *
+ * Client mode (--connect A.B.C.D:PORT): instead of serving, open --conns K connections one after
+ * another to an echo server, each sending --bytes N bytes of a known pattern and checking every
+ * byte that comes back; exit 0 only if all of them round-trip exactly.
+ *
  * Prints "dps-echo: ready" on stderr once the engine is up. SIGUSR1 prints the counters on stdout
  * ("name value" lines, then a blank line); SIGINT/SIGTERM print them and exit 0. --duration S stops
  * after S seconds (a bounded run for tests).
  */
 #include "dpsock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -146,10 +151,122 @@ static void accept_all(void)
 	}
 }
 
+static uint8_t pattern_at(uint64_t i)
+{
+	return (uint8_t)(i * 131 + 7 + (i >> 16));
+}
+
+/* Poll until s shows one of want's events or the deadline passes. Returns the events or 0. */
+static int wait_events(int s, int want, uint64_t deadline)
+{
+	for (;;) {
+		int ev = dps_events(s);
+
+		if (ev < 0 || (ev & (want | EPOLLERR | EPOLLHUP)))
+			return ev < 0 ? EPOLLERR : ev;
+		if (stop || dps_now_ns() > deadline)
+			return 0;
+		dps_poll();
+	}
+}
+
+/* One client connection: send n pattern bytes, read them back, check them. Returns 0 or -errno. */
+static int client_one(const struct sockaddr_in *to, uint64_t n)
+{
+	uint64_t deadline = dps_now_ns() + 60ull * 1000000000, sent = 0, got = 0;
+	uint8_t *buf = pattern; /* scratch */
+	uint8_t out[16384];
+	int s = dps_socket(), rc = 0, one = 1;
+
+	if (s < 0)
+		return s;
+	dps_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rc = dps_connect(s, to);
+	if (rc != -EINPROGRESS)
+		goto out;
+	rc = 0;
+	if (!(wait_events(s, EPOLLOUT, deadline) & EPOLLOUT) || (dps_events(s) & EPOLLERR)) {
+		uint32_t len = sizeof(rc);
+		dps_getsockopt(s, SOL_SOCKET, SO_ERROR, &rc, &len);
+		rc = rc ? -rc : -ETIMEDOUT;
+		goto out;
+	}
+	while (got < n) {
+		long k;
+
+		if (sent < n) {
+			uint64_t chunk = n - sent < sizeof(out) ? n - sent : sizeof(out);
+			for (uint64_t i = 0; i < chunk; i++)
+				out[i] = pattern_at(sent + i);
+			k = dps_send(s, out, chunk, 0);
+			if (k > 0)
+				sent += (uint64_t)k;
+			else if (k != -EAGAIN) {
+				rc = (int)k;
+				goto out;
+			}
+		}
+		k = dps_recv(s, buf, BUF_SIZE, 0);
+		if (k > 0) {
+			for (long i = 0; i < k; i++)
+				if (buf[i] != pattern_at(got + (uint64_t)i)) {
+					fprintf(stderr, "dps-echo: byte %llu differs\n",
+						(unsigned long long)(got + (uint64_t)i));
+					rc = -EPROTO;
+					goto out;
+				}
+			got += (uint64_t)k;
+			total_rx += (uint64_t)k;
+		} else if (k != -EAGAIN) {
+			rc = k == 0 ? -EPIPE : (int)k;
+			goto out;
+		} else {
+			if (stop || dps_now_ns() > deadline) {
+				rc = -ETIMEDOUT;
+				goto out;
+			}
+			dps_poll();
+		}
+	}
+	total_tx += sent;
+out:
+	dps_close(s);
+	return rc;
+}
+
+static int client_run(const char *target, uint64_t bytes, unsigned count)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	char host[64];
+	unsigned port;
+
+	if (sscanf(target, "%63[0-9.]:%u", host, &port) != 2 ||
+	    inet_pton(AF_INET, host, &to.sin_addr) != 1) {
+		fprintf(stderr, "dps-echo: --connect wants A.B.C.D:PORT, got '%s'\n", target);
+		return 2;
+	}
+	to.sin_port = htons((uint16_t)port);
+	for (unsigned i = 0; i < count; i++) {
+		int rc = client_one(&to, bytes);
+		if (rc < 0) {
+			fprintf(stderr, "dps-echo: connection %u to %s failed: %s\n", i, target,
+				strerror(-rc));
+			return 1;
+		}
+	}
+	/* Let the last closes finish (FIN handshakes) before the engine goes. */
+	for (uint64_t end = dps_now_ns() + 200000000ull; dps_now_ns() < end;)
+		dps_poll();
+	printf("client: %u connections, %llu bytes each, all echoed exactly\n", count,
+	       (unsigned long long)bytes);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dps-echo [--port N] [--mode echo|sink|source] [--duration SECONDS]\n"
+		"       dps-echo --connect A.B.C.D:PORT [--bytes N] [--conns K]\n"
 		"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
 }
 
@@ -168,12 +285,20 @@ int main(int argc, char **argv)
 	char err[512];
 	double duration = 0;
 	uint64_t deadline = 0;
-	unsigned idle = 0;
+	unsigned idle = 0, n_conns = 1;
+	uint64_t n_bytes = 100;
+	const char *target = NULL;
 	int rc, one = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--duration") == 0 && i + 1 < argc) {
 			duration = atof(argv[++i]);
+		} else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc) {
+			target = argv[++i];
+		} else if (strcmp(argv[i], "--bytes") == 0 && i + 1 < argc) {
+			n_bytes = strtoull(argv[++i], NULL, 0);
+		} else if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
+			n_conns = (unsigned)strtoul(argv[++i], NULL, 0);
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
 			addr.sin_port = htons((uint16_t)atoi(argv[++i]));
 		} else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
@@ -203,6 +328,14 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "dps-echo: %s\n", err);
 		return 1;
+	}
+	if (target != NULL) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		rc = client_run(target, n_bytes, n_conns);
+		print_counters();
+		dps_exit();
+		return rc;
 	}
 	listener = dps_socket();
 	if (listener < 0 ||

@@ -5,6 +5,7 @@ echo:  send BYTES pseudo-random bytes and read the echo back; print the sha256 o
        unless they match.
 conns: open COUNT short connections one after another, each sending 100 bytes and reading them
        back, then closing; fail on any error.
+serve: (tcp_client.py serve HOST PORT SECONDS) an echo server, for dpsock's active opens.
 Bounded by socket timeouts (10 s per operation)."""
 import hashlib
 import random
@@ -63,6 +64,37 @@ def conns(host, port, count):
     print("%d connections ok" % count)
 
 
+def serve(host, port, seconds):
+    """An echo server for dpsock's client side: one thread per connection, stops after seconds."""
+    import time
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, port))
+    srv.listen(128)
+    srv.settimeout(0.5)
+    end = time.time() + seconds
+
+    def handle(c):
+        c.settimeout(30)
+        try:
+            while True:
+                b = c.recv(1 << 20)
+                if not b:
+                    break
+                c.sendall(b)
+        except OSError:
+            pass
+        c.close()
+
+    print("serving", flush=True)
+    while time.time() < end:
+        try:
+            c, _ = srv.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
 if __name__ == "__main__":
     what, host, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    {"echo": echo, "conns": conns}[what](host, port, n)
+    {"echo": echo, "conns": conns, "serve": serve}[what](host, port, n)

@@ -3,6 +3,7 @@
 #include "dpsock_coroutine.h"
 
 #include "dev.h"
+#include "dev_impair.h"
 #include "dps_conf.h"
 #include "dps_eal.h"
 #include "dps_log.h"
@@ -49,6 +50,24 @@ int dps_init(char *err, size_t errlen)
 	rc = dps_dev_dpdk_open(conf.dev, &conf, pool, &dev, err, errlen);
 	if (rc < 0)
 		goto err_pool;
+	if (conf.impair[0] != '\0') {
+		struct dps_impair_conf rx, tx;
+		struct dps_dev *wrapped;
+		uint64_t seed = 1;
+
+		rc = dps_impair_parse(conf.impair, "DPSOCK_IMPAIR", &rx, &tx, &seed, err, errlen);
+		if (rc == 0)
+			rc = dps_dev_impair_create(dev, &rx, &tx, seed, NULL, NULL, &wrapped);
+		if (rc < 0) {
+			if (rc != -EINVAL || err[0] == '\0')
+				snprintf(err, errlen, "DPSOCK_IMPAIR: cannot wrap the device: %s",
+					 strerror(-rc));
+			dps_dev_close(dev);
+			goto err_pool;
+		}
+		dev = wrapped;
+		DPS_LOG(NOTICE, "fault injection on %s: %s", conf.dev, conf.impair);
+	}
 	rc = dps_engine_create(&conf, dev, pool, dps_now_ns(), &engine, why, sizeof(why));
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", why);
@@ -93,8 +112,20 @@ int dps_counters(void (*fn)(const char *name, uint64_t value, void *arg), void *
 
 	if (engine == NULL)
 		return -ENODEV;
+	struct dps_dev_stats st;
+
 	for (unsigned i = 0; i < n; i++)
 		fn(dps_engine_counter_name(i), dps_engine_counter_value(engine, i), arg);
+	/* The device's own view (what the PMD counted): losses below the engine show here. */
+	if (engine->dev->ops->stats(engine->dev, &st) == 0) {
+		fn("dev_rx_frames", st.rx_frames, arg);
+		fn("dev_tx_frames", st.tx_frames, arg);
+		fn("dev_rx_missed", st.rx_missed, arg);
+		fn("dev_rx_errors", st.rx_errors, arg);
+		fn("dev_rx_nombuf", st.rx_nombuf, arg);
+		fn("dev_tx_errors", st.tx_errors, arg);
+		n += 6;
+	}
 	return (int)n;
 }
 

@@ -27,6 +27,8 @@ struct dps_dev_ops {
 	uint16_t (*rx_burst)(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n);
 	uint16_t (*tx_burst)(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n);
 	int (*stats)(struct dps_dev *dev, struct dps_dev_stats *st);
+	/* Optional: push out frames the driver may still hold from earlier bursts (NULL: none). */
+	void (*kick)(struct dps_dev *dev);
 	void (*close)(struct dps_dev *dev);
 };
 
@@ -62,6 +64,12 @@ static inline uint16_t dps_dev_rx(struct dps_dev *dev, struct rte_mbuf **pkts, u
 static inline uint16_t dps_dev_tx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
 {
 	return dev->ops->tx_burst(dev, pkts, n);
+}
+
+static inline void dps_dev_kick(struct dps_dev *dev)
+{
+	if (dev->ops->kick != NULL)
+		dev->ops->kick(dev);
 }
 
 static inline void dps_dev_close(struct dps_dev *dev)

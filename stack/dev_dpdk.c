@@ -34,6 +34,17 @@ static uint16_t dpdk_tx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
 	return rte_eth_tx_burst(((struct dev_dpdk *)dev)->port, 0, pkts, n);
 }
 
+/*
+ * net_af_packet hands its TX ring to the kernel with one sendto(MSG_DONTWAIT) per burst; when the
+ * socket's send buffer is full the kernel stops part-way and the rest of the ring waits for the
+ * next burst, which may not come (the stack is waiting for an ACK of exactly those frames). An
+ * empty burst still makes the PMD call sendto: the engine does one after a poll that sent.
+ */
+static void dpdk_kick(struct dps_dev *dev)
+{
+	rte_eth_tx_burst(((struct dev_dpdk *)dev)->port, 0, NULL, 0);
+}
+
 static int dpdk_stats(struct dps_dev *dev, struct dps_dev_stats *st)
 {
 	struct rte_eth_stats s;
@@ -67,6 +78,14 @@ static const struct dps_dev_ops dpdk_ops = {
 	.rx_burst = dpdk_rx,
 	.tx_burst = dpdk_tx,
 	.stats = dpdk_stats,
+	.close = dpdk_close,
+};
+
+static const struct dps_dev_ops af_packet_ops = {
+	.rx_burst = dpdk_rx,
+	.tx_burst = dpdk_tx,
+	.stats = dpdk_stats,
+	.kick = dpdk_kick,
 	.close = dpdk_close,
 };
 
@@ -167,7 +186,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 		DPS_LOG(WARNING, "device '%s': link still down after %llu ms; continuing", devargs,
 			(unsigned long long)conf->link_wait_ms);
 	d->port = port;
-	d->dev.ops = &dpdk_ops;
+	d->dev.ops = strncmp(devargs, "net_af_packet", 13) == 0 ? &af_packet_ops : &dpdk_ops;
 	d->dev.port_id = port;
 	rte_eth_macaddr_get(port, &d->dev.mac);
 	snprintf(d->dev.name, sizeof(d->dev.name), "%s", name);

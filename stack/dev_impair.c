@@ -429,10 +429,17 @@ static void impair_close(struct dps_dev *dev)
 	free(w);
 }
 
+/* Frames the inner driver holds are pushed out by the inner's own kick. */
+static void impair_kick(struct dps_dev *dev)
+{
+	dps_dev_kick(((struct dev_impair *)dev)->inner);
+}
+
 static const struct dps_dev_ops impair_ops = {
 	.rx_burst = impair_rx,
 	.tx_burst = impair_tx,
 	.stats = impair_stats,
+	.kick = impair_kick,
 	.close = impair_close,
 };
 

@@ -10,6 +10,7 @@
 #ifndef DPS_STACK_H
 #define DPS_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
@@ -53,6 +54,7 @@ struct dps_engine {
 	uint32_t gateway; /* network order, 0: none */
 	uint16_t mtu;
 	uint16_t tx_n;
+	bool kick_due; /* the device sent something since the last kick */
 	struct rte_mbuf *tx[DPS_TX_BATCH];
 	uint64_t next_timer_ns;
 	uint64_t ctr[DPS_CTR_COUNT];

@@ -206,6 +206,7 @@ void dps_engine_flush(struct dps_engine *e)
 		len[i] = rte_pktmbuf_pkt_len(e->tx[i]);
 	sent = dps_dev_tx(e->dev, e->tx, e->tx_n);
 	e->ctr[DPS_CTR_tx_frames] += sent;
+	e->kick_due = true;
 	for (unsigned i = 0; i < sent; i++)
 		e->ctr[DPS_CTR_tx_bytes] += len[i];
 	/* What the device refused waits for the next flush. */
@@ -264,6 +265,10 @@ unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)
 	for (uint16_t i = 0; i < n; i++)
 		dps_engine_input(e, burst[i], now);
 	dps_engine_timers(e, now);
+	if (e->tx_n == 0 && e->kick_due) {
+		dps_dev_kick(e->dev); /* a poll after one that sent: see dev_dpdk.c */
+		e->kick_due = false;
+	}
 	dps_engine_flush(e);
 	return n;
 }

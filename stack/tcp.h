@@ -122,6 +122,10 @@ struct dps_tcb {
 	struct rte_mbuf *ooo; /* out-of-order segments, sorted by sequence number */
 	uint32_t ooo_bytes;
 	uint32_t fin_seq; /* sequence number of the peer's FIN when it came out of order */
+	/* SACK scoreboard (RFC 6675): what the peer holds above SND.UNA, sorted, merged */
+	struct dps_sack_block sacked[DPS_TCP_MAX_SACK];
+	uint8_t n_sacked;
+	uint32_t high_rxt; /* highest sequence retransmitted in this recovery */
 	uint16_t delack_segs; /* full segments received since our last ACK */
 	uint16_t quickacks; /* ACKs left to send without delay */
 	/* timers: absolute deadlines in ms of engine time; 0 = not armed */
@@ -232,6 +236,18 @@ void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ip,
 		       const struct dps_tcp_seg *s);
 /* Retransmit the first unacknowledged segment. */
 void dps_tcp_retransmit(struct dps_tcb *t);
+/* Payload bytes that fit in a segment now: the MSS less the options it must carry. */
+uint32_t dps_tcp_seg_room(const struct dps_tcb *t);
+/* Send len bytes of the send queue at seq again (SACK recovery). */
+void dps_tcp_send_range(struct dps_tcb *t, uint32_t seq, uint32_t len);
+
+/* tcp_sack.c: the sender's SACK scoreboard and loss recovery (RFC 6675) */
+void dps_tcp_sack_update(struct dps_tcb *t, const struct dps_tcp_opts *o);
+void dps_tcp_sack_clear(struct dps_tcb *t);
+bool dps_tcp_sack_is_lost(const struct dps_tcb *t, uint32_t seq);
+uint32_t dps_tcp_sack_pipe(const struct dps_tcb *t);
+/* In recovery: retransmit lost segments while the window allows. */
+void dps_tcp_sack_recover(struct dps_tcb *t);
 /* The window we would advertise now, unscaled bytes. */
 uint32_t dps_tcp_rcv_space(const struct dps_tcb *t);
 /* Send a window update if reading opened the window enough. */

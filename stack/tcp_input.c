@@ -344,6 +344,8 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		challenge_ack(t);
 		return false;
 	}
+	if ((t->flags & DPS_TF_SACK) && s->opts.n_sack > 0)
+		dps_tcp_sack_update(t, &s->opts);
 	if (seq_gt(s->ack, t->snd_una)) {
 		uint32_t acked = s->ack - t->snd_una;
 		uint32_t acked_data = seq_gt(s->ack, data_end(t)) ? t->snd_queued : acked;
@@ -361,7 +363,18 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
 		}
 		t->backoff = 0;
-		if (t->flags & DPS_TF_IN_RECOVERY) {
+		if (t->flags & DPS_TF_SACK)
+			dps_tcp_sack_update(t,
+					    &s->opts); /* trims the scoreboard to the new SND.UNA */
+		if ((t->flags & (DPS_TF_IN_RECOVERY | DPS_TF_SACK)) ==
+		    (DPS_TF_IN_RECOVERY | DPS_TF_SACK)) {
+			if (seq_geq(s->ack, t->recover)) {
+				t->cwnd = t->ssthresh; /* RFC 6675 §5: recovery ends */
+				t->flags &= ~(uint32_t)DPS_TF_IN_RECOVERY;
+			} else {
+				dps_tcp_sack_recover(t);
+			}
+		} else if (t->flags & DPS_TF_IN_RECOVERY) {
 			if (seq_geq(s->ack, t->recover)) {
 				/* RFC 6582 §3.2 step 3: full acknowledgment, deflate. */
 				uint32_t flight = t->snd_max - t->snd_una;
@@ -384,14 +397,37 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (t->snd_una != t->snd_max)
 			dps_tcp_rexmt_arm(t);
 		dps_tcp_notify(t);
-	} else if (s->ack == t->snd_una && s->len == 0 &&
-		   !(s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) && wnd == t->snd_wnd &&
-		   t->snd_max != t->snd_una) {
-		/* RFC 5681 §2: a duplicate ACK. */
+	} else if (s->ack == t->snd_una && !(s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
+		   t->snd_max != t->snd_una &&
+		   ((s->len == 0 && wnd == t->snd_wnd) ||
+		    ((t->flags & DPS_TF_SACK) && s->opts.n_sack > 0))) {
+		/* RFC 5681 §2: a duplicate ACK. With SACK (RFC 6675 §2) any ACK that carries SACK
+		 * blocks counts, even when it carries data or moves the window (a peer that sends
+		 * too, or whose application reads, does both). */
 		e->ctr[DPS_CTR_tcp_dupacks_rx]++;
 		t->dupacks++;
-		if (t->dupacks == 3 && !(t->flags & DPS_TF_IN_RECOVERY) &&
-		    seq_gt(s->ack - 1, t->recover - 1)) {
+		if ((t->flags & DPS_TF_SACK) && !(t->flags & DPS_TF_IN_RECOVERY) &&
+		    (t->dupacks >= 3 || dps_tcp_sack_is_lost(t, t->snd_una)) &&
+		    seq_geq(s->ack, t->recover)) {
+			/* RFC 6675 §5 step 4: enter loss recovery, resend the first segment. */
+			t->cc->on_loss(t);
+			t->cwnd = t->ssthresh;
+			t->recover = t->snd_max;
+			t->flags |= DPS_TF_IN_RECOVERY;
+			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
+			dps_tcp_retransmit(t);
+			e->ctr[DPS_CTR_tcp_rexmit_fast]++;
+			t->high_rxt = t->snd_una + (t->snd_queued < dps_tcp_seg_room(t)
+							? t->snd_queued
+							: dps_tcp_seg_room(t));
+			dps_tcp_sack_recover(t);
+			dps_tcp_timer_clear(t, DPS_TT_REXMT);
+			dps_tcp_rexmt_arm(t);
+		} else if ((t->flags & (DPS_TF_IN_RECOVERY | DPS_TF_SACK)) ==
+			   (DPS_TF_IN_RECOVERY | DPS_TF_SACK)) {
+			dps_tcp_sack_recover(t);
+		} else if (!(t->flags & DPS_TF_SACK) && t->dupacks == 3 &&
+			   !(t->flags & DPS_TF_IN_RECOVERY) && seq_gt(s->ack - 1, t->recover - 1)) {
 			/* RFC 6582 §3.2 steps 1-2: fast retransmit, enter recovery. */
 			t->cc->on_loss(t);
 			t->recover = t->snd_max;

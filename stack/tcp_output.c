@@ -122,6 +122,23 @@ static void fill_opts(const struct dps_tcb *t, uint8_t flags, struct dps_tcp_opt
 	}
 }
 
+uint32_t dps_tcp_seg_room(const struct dps_tcb *t)
+{
+	struct dps_tcp_opts o;
+	uint32_t extra = 0;
+
+	/* t->mss already leaves room for timestamps; SACK blocks on a data segment take more
+	 * (RFC 2018 §3: 2 + 8 per block, padded by two NOPs), so the payload shrinks with them. */
+	if ((t->flags & DPS_TF_SACK) && t->ooo != NULL) {
+		fill_opts(t, RTE_TCP_ACK_FLAG, &o);
+		if (o.n_sack > 0) {
+			unsigned fit = (DPS_TCP_MAX_OPT_LEN - (o.has_ts ? 12u : 0u) - 4u) / 8u;
+			extra = 4u + 8u * (o.n_sack < fit ? o.n_sack : fit);
+		}
+	}
+	return t->mss > extra + 1 ? t->mss - extra : 1;
+}
+
 /* Build and send one segment of len payload bytes at sequence seq. Returns 0 or -ENOMEM. */
 static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t len)
 {
@@ -252,9 +269,15 @@ static uint32_t data_end(const struct dps_tcb *t)
 	return t->snd_una + t->snd_queued;
 }
 
+void dps_tcp_send_range(struct dps_tcb *t, uint32_t seq, uint32_t len)
+{
+	send_segment(t, RTE_TCP_ACK_FLAG, seq, len);
+}
+
 void dps_tcp_retransmit(struct dps_tcb *t)
 {
-	uint32_t len = t->snd_queued < t->mss ? t->snd_queued : t->mss;
+	uint32_t room = dps_tcp_seg_room(t);
+	uint32_t len = t->snd_queued < room ? t->snd_queued : room;
 	uint8_t flags = RTE_TCP_ACK_FLAG;
 
 	if (t->state == DPS_TCP_SYN_SENT) {
@@ -328,10 +351,24 @@ void dps_tcp_output(struct dps_tcb *t)
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;
 		uint32_t unsent = seq_lt(t->snd_nxt, data_end(t)) ? t->snd_queued - off : 0;
-		uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
+		uint32_t cwnd = t->cwnd, wnd;
 		uint32_t in_flight = t->snd_nxt - t->snd_una;
-		uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
-		uint32_t len = unsent < t->mss ? unsent : t->mss;
+		uint32_t usable;
+
+		/* RFC 3042 limited transmit: one new segment for each of the first two dup ACKs. */
+		if (!(t->flags & DPS_TF_IN_RECOVERY) && t->dupacks > 0 && t->dupacks < 3)
+			cwnd += t->dupacks * (uint32_t)t->mss;
+		/* RFC 6675: in SACK recovery the flight is the pipe estimate. */
+		if ((t->flags & (DPS_TF_IN_RECOVERY | DPS_TF_SACK)) ==
+		    (DPS_TF_IN_RECOVERY | DPS_TF_SACK))
+			in_flight = dps_tcp_sack_pipe(t);
+		wnd = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
+		/* the peer's window still bounds what may be outstanding in sequence space */
+		if (t->snd_nxt - t->snd_una > in_flight && t->snd_wnd < cwnd)
+			in_flight = t->snd_nxt - t->snd_una;
+		usable = wnd > in_flight ? wnd - in_flight : 0;
+		uint32_t room = dps_tcp_seg_room(t);
+		uint32_t len = unsent < room ? unsent : room;
 		uint8_t flags = RTE_TCP_ACK_FLAG;
 		bool fin;
 
@@ -343,7 +380,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		      t->snd_nxt + len == data_end(t);
 		if (len == 0 && !fin)
 			break;
-		if (len > 0 && len < t->mss && !fin && !small_segment_ok(t, len, unsent))
+		if (len > 0 && len < room && !fin && !small_segment_ok(t, len, unsent))
 			break;
 		if (len > 0 && len == unsent)
 			flags |= RTE_TCP_PSH_FLAG;

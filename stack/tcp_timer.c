@@ -8,6 +8,8 @@
 
 #include <errno.h>
 
+#include "dps_log.h"
+
 #define RTO_MAX_MS 120000u /* RFC 6298 §2.5 allows a maximum of at least 60 s; Linux uses 120 s */
 #define SYN_RETRIES 6 /* Linux tcp_syn_retries */
 #define SYNACK_RETRIES 5 /* Linux tcp_synack_retries */
@@ -115,15 +117,22 @@ static bool on_rexmt(struct dps_tcb *t)
 	}
 	/* RFC 6298 §5.5-5.7: back off, retransmit the earliest unacknowledged segment; RFC 5681
 	 * §3.1: ssthresh from the flight, cwnd one segment. Karn: no RTT sample from it. */
+	DPS_LOG(DEBUG,
+		"RTO %u:%u una=%u nxt=%u max=%u cwnd=%u ssthresh=%u sacked=%u wnd=%u backoff=%u",
+		t->lport, t->rport, t->snd_una - t->iss, t->snd_nxt - t->iss, t->snd_max - t->iss,
+		t->cwnd, t->ssthresh, t->n_sacked, t->snd_wnd, t->backoff);
 	t->cc->on_rto(t);
 	t->backoff++;
 	t->dupacks = 0;
 	t->flags &= ~(uint32_t)(DPS_TF_IN_RECOVERY | DPS_TF_RTT_TIMING);
 	t->recover = t->snd_max;
 	t->quickacks = 8;
+	dps_tcp_sack_clear(t); /* RFC 6675 §5.1: start over from SND.UNA */
+	t->high_rxt = t->snd_una;
 	e->ctr[DPS_CTR_tcp_rexmit_rto]++;
 	{
-		uint32_t len = t->snd_queued < t->mss ? t->snd_queued : t->mss;
+		uint32_t room = dps_tcp_seg_room(t);
+		uint32_t len = t->snd_queued < room ? t->snd_queued : room;
 		bool fin =
 		    (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == t->snd_una + t->snd_queued;
 

@@ -258,13 +258,15 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now)
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)
 {
 	struct rte_mbuf *burst[DPS_RX_BURST];
-	uint16_t n = dps_dev_rx(e->dev, burst, DPS_RX_BURST);
+	uint16_t n;
 
+	/* Timers first: what was due before these frames arrived happens before they are seen. */
+	dps_engine_timers(e, now);
+	n = dps_dev_rx(e->dev, burst, DPS_RX_BURST);
 	if (n > 0 && e->cap != NULL)
 		e->ctr[DPS_CTR_capture_frames] += dps_capture_frames(e->cap, burst, n, 1);
 	for (uint16_t i = 0; i < n; i++)
 		dps_engine_input(e, burst[i], now);
-	dps_engine_timers(e, now);
 	if (e->tx_n == 0 && e->kick_due) {
 		dps_dev_kick(e->dev); /* a poll after one that sent: see dev_dpdk.c */
 		e->kick_due = false;

@@ -47,6 +47,7 @@ enum dps_tcp_timer_kind {
 	DPS_TT_DELACK, /* delayed ACK */
 	DPS_TT_KEEP, /* keepalive, and the SYN_RCVD/SYN_SENT give-up time */
 	DPS_TT_2MSL, /* TIME_WAIT, FIN_WAIT_2 orphan timeout */
+	DPS_TT_CORK, /* TCP_CORK holds a partial segment at most 200 ms */
 	DPS_TT_COUNT
 };
 
@@ -72,6 +73,7 @@ enum {
 	DPS_TF_DROPPED =
 	    1u << 17, /* reset or timed out: out of the flow table, only the handle left */
 	DPS_TF_FIN_RCVD_OOO = 1u << 18, /* a FIN arrived ahead of missing data */
+	DPS_TF_CORK_FLUSH = 1u << 19, /* the cork timer expired: send the partial segment */
 };
 
 struct dps_tcp_cc_ops;
@@ -126,6 +128,7 @@ struct dps_tcb {
 	struct dps_sack_block sacked[DPS_TCP_MAX_SACK];
 	uint8_t n_sacked;
 	uint32_t high_rxt; /* highest sequence retransmitted in this recovery */
+	uint32_t last_ooo_seq; /* the latest out-of-order segment (its SACK block goes first) */
 	uint16_t delack_segs; /* full segments received since our last ACK */
 	uint16_t quickacks; /* ACKs left to send without delay */
 	/* timers: absolute deadlines in ms of engine time; 0 = not armed */
@@ -136,7 +139,8 @@ struct dps_tcb {
 	int8_t
 	    so_error; /* pending error for SO_ERROR / the next call, as -errno (-ECONNRESET ...) */
 	uint16_t linger_s;
-	uint32_t last_rcv_ms; /* when the last segment arrived (keepalive idle, user timeout) */
+	uint32_t last_rcv_ms; /* when the last segment arrived (keepalive idle) */
+	uint32_t unacked_since_ms; /* when the oldest unacknowledged data was sent; 0: none */
 	/* socket side */
 	struct dps_listener *listener; /* SYN_RCVD/accept-queue child: its listener */
 	struct dps_tcb *accept_next; /* link in the listener's accept queue */

@@ -40,7 +40,7 @@ static void challenge_ack(struct dps_tcb *t)
 	}
 	if (tcp->challenge_count++ >= CHALLENGE_ACK_LIMIT)
 		return;
-	t->eng->ctr[DPS_CTR_tcp_challenge_acks]++;
+	t->eng->ctr[DPS_CTR_tcp_challenge_ack_tx]++;
 	dps_tcp_send_ack(t);
 }
 
@@ -134,7 +134,7 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	t->rcv_nxt = s->seq + 1;
 	t->rcv_adv = t->rcv_nxt;
 	t->iss = dps_tcp_isn(e, t->laddr, t->lport, t->raddr, t->rport, e->tcp->now_ms * 1000);
-	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->high_rxt = t->iss;
 	t->ts_offset = dps_tcp_isn(e, t->raddr, t->rport, t->laddr, t->lport, 0);
 	negotiate(t, s, true);
 	t->cc->init(t);
@@ -319,8 +319,8 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if ((t->flags & DPS_TF_TS) && s->opts.has_ts && s->opts.tsecr != 0)
 			dps_tcp_rtt_sample(
 			    t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
-		else if (t->backoff == 0)
-			dps_tcp_rtt_sample(t, 1000u * (uint32_t)(e->tcp->now_ms - t->last_rcv_ms));
+		else if (t->backoff == 0) /* Karn: only an SYN-ACK sent once gives a sample */
+			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
 		established(t);
 		if (l != NULL) {
 			l->n_syn--;
@@ -394,11 +394,16 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		}
 		t->dupacks = 0;
 		dps_tcp_timer_clear(t, DPS_TT_REXMT);
-		if (t->snd_una != t->snd_max)
+		if (t->snd_una != t->snd_max) {
+			t->unacked_since_ms =
+			    (uint32_t)e->tcp->now_ms | 1; /* progress: count anew */
 			dps_tcp_rexmt_arm(t);
+		} else {
+			t->unacked_since_ms = 0;
+		}
 		dps_tcp_notify(t);
 	} else if (s->ack == t->snd_una && !(s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG)) &&
-		   t->snd_max != t->snd_una &&
+		   t->snd_max != t->snd_una && t->snd_wnd != 0 && wnd != 0 &&
 		   ((s->len == 0 && wnd == t->snd_wnd) ||
 		    ((t->flags & DPS_TF_SACK) && s->opts.n_sack > 0))) {
 		/* RFC 5681 §2: a duplicate ACK. With SACK (RFC 6675 §2) any ACK that carries SACK
@@ -524,6 +529,7 @@ static bool ooo_insert(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq)
 	if (*pp != NULL && *seqf(t, *pp) == seq && rte_pktmbuf_pkt_len(*pp) >= len)
 		return false;
 	*seqf(t, m) = seq;
+	t->last_ooo_seq = seq;
 	m->next = *pp;
 	*pp = m;
 	t->ooo_bytes += len;
@@ -652,11 +658,30 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			dps_tcp_retransmit(t);
 			goto out;
 		}
+		/* Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK acknowledges our SYN. */
+		if (t->state == DPS_TCP_SYN_RCVD && seq == t->irs &&
+		    (s->flags & RTE_TCP_ACK_FLAG) && s->ack == t->iss + 1 && t->listener == NULL) {
+			t->snd_una = s->ack;
+			t->snd_wnd = (uint32_t)s->wnd; /* a SYN's window is never scaled */
+			t->snd_wl1 = seq;
+			t->snd_wl2 = s->ack;
+			established(t);
+			dps_tcp_send_ack(t);
+			dps_tcp_notify(t);
+			goto out;
+		}
 		e->drop[DPS_DROP_tcp_syn_ignored]++;
 		challenge_ack(t);
 		goto out;
 	}
 	if (!acceptable(t, seq, len + !!(s->flags & RTE_TCP_FIN_FLAG))) {
+		if (t->state == DPS_TCP_TIME_WAIT && (s->flags & RTE_TCP_FIN_FLAG) &&
+		    !(s->flags & RTE_TCP_RST_FLAG)) {
+			/* RFC 9293 §3.10.7.4: a retransmitted FIN; ACK it, restart the 2 MSL wait. */
+			enter_time_wait(t);
+			dps_tcp_send_ack(t);
+			goto out;
+		}
 		if (s->flags & RTE_TCP_RST_FLAG) {
 			e->drop[DPS_DROP_tcp_rst_ignored]++;
 		} else {

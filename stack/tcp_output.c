@@ -54,6 +54,8 @@ static uint16_t window_field(struct dps_tcb *t, bool syn)
 	if (seq_gt(t->rcv_adv, t->rcv_nxt) && space < t->rcv_adv - t->rcv_nxt)
 		space = t->rcv_adv - t->rcv_nxt;
 	win = space >> shift;
+	if (seq_lt(t->rcv_nxt + (win << shift), t->rcv_adv))
+		win++; /* rounding down would move the edge left */
 	if (win > 0xffff)
 		win = 0xffff;
 	if (seq_gt(t->rcv_nxt + (win << shift), t->rcv_adv))
@@ -119,6 +121,14 @@ static void fill_opts(const struct dps_tcb *t, uint8_t flags, struct dps_tcp_opt
 				o->sack[o->n_sack++] = (struct dps_sack_block){ left, right };
 			m = m->next;
 		}
+		/* RFC 2018 §4: the block holding the latest out-of-order segment goes first. */
+		for (unsigned i = 1; i < o->n_sack; i++)
+			if (seq_in(t->last_ooo_seq, o->sack[i].left, o->sack[i].right)) {
+				struct dps_sack_block b = o->sack[i];
+				memmove(&o->sack[1], &o->sack[0], i * sizeof(b));
+				o->sack[0] = b;
+				break;
+			}
 	}
 }
 
@@ -271,7 +281,7 @@ static uint32_t data_end(const struct dps_tcb *t)
 
 void dps_tcp_send_range(struct dps_tcb *t, uint32_t seq, uint32_t len)
 {
-	send_segment(t, RTE_TCP_ACK_FLAG, seq, len);
+	send_segment(t, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, seq, len);
 }
 
 void dps_tcp_retransmit(struct dps_tcb *t)
@@ -300,8 +310,15 @@ void dps_tcp_retransmit(struct dps_tcb *t)
 /* Sender side of Nagle and SWS avoidance for a segment of len < MSS bytes: may it go now? */
 static bool small_segment_ok(const struct dps_tcb *t, uint32_t len, uint32_t unsent)
 {
-	if (t->flags & DPS_TF_CORK)
+	if ((t->flags & DPS_TF_CORK) && !(t->flags & DPS_TF_CORK_FLUSH)) {
+		/* Linux: a corked partial segment waits at most 200 ms. */
+		if (t->deadline[DPS_TT_CORK] == 0)
+			dps_tcp_timer_set((struct dps_tcb *)t, DPS_TT_CORK,
+					  t->eng->tcp->now_ms + 200);
 		return false;
+	}
+	if (t->flags & DPS_TF_CORK_FLUSH)
+		return true;
 	/* RFC 9293 §3.8.6.2.1: at least half the largest window the peer offered. */
 	if (t->snd_up_max > 0 && len >= t->snd_up_max / 2)
 		return true;
@@ -322,6 +339,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		return;
 	case DPS_TCP_SYN_SENT:
 		if (t->snd_max == t->iss) {
+			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
 			send_segment(t, RTE_TCP_SYN_FLAG, t->iss, 0);
 			t->snd_nxt = t->snd_max = t->iss + 1;
 			dps_tcp_rexmt_arm(t);
@@ -329,6 +347,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		return;
 	case DPS_TCP_SYN_RCVD:
 		if (t->snd_max == t->iss) {
+			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
 			send_segment(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss, 0);
 			t->snd_nxt = t->snd_max = t->iss + 1;
 			dps_tcp_rexmt_arm(t);
@@ -386,6 +405,8 @@ void dps_tcp_output(struct dps_tcb *t)
 			flags |= RTE_TCP_PSH_FLAG;
 		if (fin)
 			flags |= RTE_TCP_FIN_FLAG;
+		if (t->snd_una == t->snd_max)
+			t->unacked_since_ms = (uint32_t)t->eng->tcp->now_ms | 1;
 		if (send_segment(t, flags, t->snd_nxt, len) < 0)
 			break;
 		sent_any = true;
@@ -409,8 +430,8 @@ void dps_tcp_output(struct dps_tcb *t)
 	if (t->flags & DPS_TF_ACKNOW)
 		dps_tcp_send_ack(t);
 	/* Zero window with data waiting and nothing in flight: probe (persist timer). */
-	if (t->snd_wnd == 0 && seq_lt(t->snd_nxt, data_end(t)) && t->snd_una == t->snd_max &&
-	    t->deadline[DPS_TT_PERSIST] == 0)
+	if (t->snd_wnd == 0 && seq_lt(t->snd_una, data_end(t)) &&
+	    seq_leq(t->snd_max, t->snd_una + 1) && t->deadline[DPS_TT_PERSIST] == 0)
 		dps_tcp_timer_set(t, DPS_TT_PERSIST, t->eng->tcp->now_ms + t->rto_us / 1000);
 }
 

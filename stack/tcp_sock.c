@@ -603,7 +603,7 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 		return -EAGAIN;
 	}
 	t->iss = dps_tcp_isn(e, t->laddr, t->lport, raddr, rport, now / 1000);
-	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->high_rxt = t->iss;
 	t->rcv_wscale = 7;
 	t->rcv_mss = (uint16_t)(e->mtu - 40);
 	t->ts_offset = dps_tcp_isn(e, raddr, rport, t->laddr, t->lport, 0);
@@ -960,9 +960,17 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 		case TCP_KEEPINTVL:
 			if (v < 1 || v > 32767)
 				return -EINVAL;
-			if (t != NULL)
+			if (t != NULL) {
 				*(name == TCP_KEEPIDLE ? &t->keep_idle_ms : &t->keep_intvl_ms) =
 				    (uint32_t)v * 1000;
+				/* Linux re-arms a running keepalive timer with the new idle time. */
+				if (name == TCP_KEEPIDLE && (t->flags & DPS_TF_KEEPALIVE) &&
+				    t->state >= DPS_TCP_ESTABLISHED &&
+				    t->state != DPS_TCP_TIME_WAIT)
+					dps_tcp_timer_set(t, DPS_TT_KEEP,
+							  (uint64_t)t->last_rcv_ms +
+							      t->keep_idle_ms);
+			}
 			return 0;
 		case TCP_KEEPCNT:
 			if (v < 1 || v > 127)
@@ -1146,8 +1154,26 @@ void dps_tcp_drop(struct dps_tcb *t, int err)
 {
 	if (err != 0)
 		t->so_error = (int8_t)err;
-	if (t->listener != NULL) { /* a SYN_RCVD child: never seen by accept() */
-		t->listener->n_syn--;
+	if (t->listener != NULL) { /* a child never seen by accept() */
+		struct dps_listener *l = t->listener;
+
+		if (t->state == DPS_TCP_SYN_RCVD) {
+			l->n_syn--;
+		} else { /* established, waiting in the accept queue: unlink it */
+			struct dps_tcb **pp = &l->acc_head, *prev = NULL;
+
+			while (*pp != NULL && *pp != t) {
+				prev = *pp;
+				pp = &(*pp)->accept_next;
+			}
+			if (*pp == t) {
+				*pp = t->accept_next;
+				if (l->acc_tail == t)
+					l->acc_tail = prev;
+				l->n_accept--;
+			}
+			t->accept_next = NULL;
+		}
 		t->listener = NULL;
 	}
 	dps_tcp_set_state(t, DPS_TCP_CLOSED);

@@ -52,8 +52,17 @@ static uint32_t rto_ms(const struct dps_tcb *t)
 
 void dps_tcp_rexmt_arm(struct dps_tcb *t)
 {
-	if (t->deadline[DPS_TT_REXMT] == 0)
-		dps_tcp_timer_set(t, DPS_TT_REXMT, t->eng->tcp->now_ms + rto_ms(t));
+	uint64_t at = t->eng->tcp->now_ms + rto_ms(t);
+
+	if (t->deadline[DPS_TT_REXMT] != 0)
+		return;
+	/* TCP_USER_TIMEOUT: never wait past it (Linux clamps the RTO the same way). */
+	if (t->user_timeout_ms != 0 && t->unacked_since_ms != 0 &&
+	    (uint64_t)t->unacked_since_ms + t->user_timeout_ms < at) {
+		uint64_t limit = (uint64_t)t->unacked_since_ms + t->user_timeout_ms;
+		at = limit > t->eng->tcp->now_ms ? limit : t->eng->tcp->now_ms + 1;
+	}
+	dps_tcp_timer_set(t, DPS_TT_REXMT, at);
 }
 
 void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t r)
@@ -78,11 +87,13 @@ void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t r)
 	t->rto_us = rto;
 }
 
-/* Has the connection gone unanswered longer than TCP_USER_TIMEOUT allows? */
+/* Has data (or, with no data outstanding, the peer) gone unanswered longer than
+ * TCP_USER_TIMEOUT allows? */
 static bool user_timeout_passed(const struct dps_tcb *t)
 {
-	return t->user_timeout_ms != 0 &&
-	       t->eng->tcp->now_ms - t->last_rcv_ms >= t->user_timeout_ms;
+	uint32_t since = t->unacked_since_ms != 0 ? t->unacked_since_ms : t->last_rcv_ms;
+
+	return t->user_timeout_ms != 0 && t->eng->tcp->now_ms - since >= t->user_timeout_ms;
 }
 
 static void timeout(struct dps_tcb *t)
@@ -147,9 +158,13 @@ static void on_persist(struct dps_tcb *t)
 {
 	if (t->snd_wnd != 0 || t->snd_queued == 0)
 		return;
-	/* A zero-length segment below SND.UNA makes the peer answer with its window (Linux's
-	 * tcp_xmit_probe_skb); backed off like the RTO (RFC 9293 §3.8.6.1). */
-	dps_tcp_send_ctl(t, RTE_TCP_ACK_FLAG, t->snd_una - 1);
+	/* RFC 9293 §3.8.6.1: probe with one octet of new data at SND.UNA; the peer takes it if its
+	 * window opened, and answers with its window either way. Backed off like the RTO. */
+	dps_tcp_send_range(t, t->snd_una, 1);
+	if (seq_lt(t->snd_nxt, t->snd_una + 1))
+		t->snd_nxt = t->snd_una + 1;
+	if (seq_lt(t->snd_max, t->snd_nxt))
+		t->snd_max = t->snd_nxt;
 	t->eng->ctr[DPS_CTR_tcp_zero_window_probes]++;
 	if (t->backoff < 16)
 		t->backoff++;
@@ -171,6 +186,9 @@ static bool on_keep(struct dps_tcb *t)
 		return true;
 	}
 	if (t->keep_probes >= t->keep_cnt || user_timeout_passed(t)) {
+		/* Linux resets the connection when keepalive gives up (tcp_keepalive_timer). */
+		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, t->snd_nxt);
+		t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
 		timeout(t);
 		return false;
 	}
@@ -214,6 +232,12 @@ void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns)
 		t->deadline[DPS_TT_DELACK] = 0;
 		if (t->flags & DPS_TF_DELACK)
 			dps_tcp_send_ack(t);
+	}
+	if (t->deadline[DPS_TT_CORK] != 0 && t->deadline[DPS_TT_CORK] <= now) {
+		t->deadline[DPS_TT_CORK] = 0;
+		t->flags |= DPS_TF_CORK_FLUSH;
+		dps_tcp_output(t);
+		t->flags &= ~(uint32_t)DPS_TF_CORK_FLUSH;
 	}
 	if (t->deadline[DPS_TT_KEEP] != 0 && t->deadline[DPS_TT_KEEP] <= now) {
 		t->deadline[DPS_TT_KEEP] = 0;

@@ -1,0 +1,251 @@
+/*
+ * Resets and blind-attack defences (RFC 5961, RFC 9293 §3.10.7.4), PAWS (RFC 7323 §5), and
+ * malformed segments dropped and counted (docs/tcp.md; drop_tcp_* counters).
+ */
+#include "pkt.h"
+
+SCENARIO(established_rst_exact_seq_resets_econnreset)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "R 1:1(0)");
+	STATE(c, CLOSED);
+	EVENTS(c, EPOLLERR | EPOLLHUP, EPOLLERR | EPOLLHUP);
+	EQ(sock_recv(c, 100), -ECONNRESET);
+	COUNTER("tcp_rst_rx", 1);
+	NOTHING();
+	c->done = true;
+}
+
+SCENARIO(established_rst_exact_send_reports_econnreset)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "R. 1:1(0) ack 1");
+	EQ(sock_send(c, 100), -ECONNRESET);
+	NOTHING();
+	c->done = true;
+}
+
+/* RFC 5961 §3.2: in the window but not exactly RCV.NXT: challenge ACK, connection kept. */
+SCENARIO(established_rst_in_window_challenge_ack)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "R 1001:1001(0)");
+	OUT(c, ". 1:1(0) ack 1");
+	STATE(c, ESTABLISHED);
+	COUNTER("tcp_challenge_ack_tx", 1);
+	/* The legitimate peer answers the challenge with a RST at the ACK number. */
+	IN(c, "R 1:1(0)");
+	STATE(c, CLOSED);
+	c->done = true;
+}
+
+SCENARIO(established_rst_out_of_window_ignored)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "R 200001:200001(0)"); /* our window is 65535 */
+	NOTHING();
+	STATE(c, ESTABLISHED);
+	IN(c, "R -100:-100(0)");
+	NOTHING();
+	STATE(c, ESTABLISHED);
+}
+
+/* RFC 5961 §4: a SYN in a synchronized state gets a challenge ACK. */
+SCENARIO(established_syn_challenge_ack)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "S 500:500(0) win 65535 <mss 1460>");
+	OUT(c, ". 1:1(0) ack 1");
+	STATE(c, ESTABLISHED);
+	COUNTER("tcp_challenge_ack_tx", 1);
+}
+
+SCENARIO(established_syn_at_rcv_nxt_challenge_ack)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "S 1:1(0) win 65535 <mss 1460>");
+	OUT(c, ". 1:1(0) ack 1");
+	STATE(c, ESTABLISHED);
+}
+
+/* RFC 9293 §3.10.7.4 / RFC 5961 §5.2: an ACK of data never sent: ACK, drop the segment. */
+SCENARIO(established_ack_of_unsent_data_acked_and_dropped)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "P. 1:11(10) ack 1000");
+	OUT(c, ". 1:1(0) ack 1");
+	EQ(sock_recv(c, 100), -EAGAIN);
+	STATE(c, ESTABLISHED);
+	IN(c, "P. 1:11(10) ack 1");
+	OUT(c, ". 1:1(0) ack 11");
+}
+
+/* RFC 5961 §5.2: SEG.ACK < SND.UNA - MAX.SND.WND: challenge ACK, segment dropped. */
+SCENARIO(established_ack_too_old_challenge_ack_dropped)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "P. 1:11(10) ack -100000");
+	OUT(c, ". 1:1(0) ack 1");
+	EQ(sock_recv(c, 100), -EAGAIN);
+	COUNTER("tcp_challenge_ack_tx", 1);
+}
+
+/* An old but acceptable ACK (within MAX.SND.WND below SND.UNA) is ignored, data accepted. */
+SCENARIO(established_old_ack_within_window_data_accepted)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	EQ(sock_send(c, 100), 100);
+	OUT(c, "P. 1:101(100) ack 1");
+	IN(c, ". 1:1(0) ack 101");
+	IN(c, "P. 1:11(10) ack 50");
+	OUT(c, ". 101:101(0) ack 11");
+	EQ(sock_recv(c, 100), 10);
+}
+
+/* RFC 7323 §5.3: TSval older than TS.Recent: drop, send an ACK. */
+SCENARIO(established_paws_old_tsval_dropped_with_ack)
+{
+	struct conn *c = passive(OPT_ALL);
+
+	IN(c, "P. 1:11(10) ack 1 <nop,nop,TS val 50 ecr 0>");
+	OUT(c, ". 1:1(0) ack 1 <nop,nop,TS val * ecr 100>");
+	EQ(sock_recv(c, 100), -EAGAIN);
+	COUNTER("drop_tcp_paws", 1);
+	IN(c, "P. 1:11(10) ack 1"); /* the peer's clock as it should be */
+	OUT(c, ". 1:1(0) ack 11 <nop,nop,TS val * ecr *>");
+	EQ(sock_recv(c, 100), 10);
+}
+
+/* RFC 7323 §4.3: TS.Recent follows the peer; our ACK echoes its latest in-order TSval. */
+SCENARIO(established_ts_ecr_echoes_latest_in_order_tsval)
+{
+	struct conn *c = passive(OPT_ALL);
+
+	WAIT(100);
+	IN(c, "P. 1:11(10) ack 1 <nop,nop,TS val 700 ecr 0>");
+	OUT(c, ". 1:1(0) ack 11 <nop,nop,TS val 100 ecr 700>");
+}
+
+SCENARIO(fin_wait_1_rst_exact_closes)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	EQ(sock_shutdown(c, SHUT_WR), 0);
+	OUT(c, "F. 1:1(0) ack 1");
+	IN(c, "R 1:1(0)");
+	STATE(c, CLOSED);
+	c->done = true;
+}
+
+SCENARIO(close_wait_rst_exact_closes)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "F. 1:1(0) ack 1");
+	OUT(c, ". 1:1(0) ack 2");
+	IN(c, "R 2:2(0)");
+	STATE(c, CLOSED);
+	c->done = true;
+}
+
+/* RFC 9293 §3.10.7.4 (and Linux without rfc1337): a RST in TIME_WAIT ends it. */
+SCENARIO(time_wait_rst_closes)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	EQ(sock_shutdown(c, SHUT_WR), 0);
+	OUT(c, "F. 1:1(0) ack 1");
+	IN(c, "F. 1:1(0) ack 2");
+	OUT(c, ". 2:2(0) ack 2");
+	IN(c, "R 2:2(0)");
+	STATE(c, CLOSED);
+	NOTHING();
+	c->done = true;
+}
+
+SCENARIO(established_out_of_window_data_acked_and_dropped)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, "P. 100001:100011(10) ack 1"); /* beyond our 65535-byte window */
+	OUT(c, ". 1:1(0) ack 1");
+	EQ(sock_recv(c, 100), -EAGAIN);
+}
+
+/* ---- malformed segments: dropped, counted, nothing sent ---- */
+
+SCENARIO(established_bad_checksum_dropped_counted)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN_MOD(c, "P. 1:11(10) ack 1", .bad_csum = true);
+	NOTHING();
+	COUNTER("drop_tcp_csum", 1);
+	EQ(sock_recv(c, 100), -EAGAIN);
+	IN(c, "P. 1:11(10) ack 1");
+	OUT(c, ". 1:1(0) ack 11");
+}
+
+SCENARIO(listen_syn_bad_checksum_no_synack)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = peer_conn(LISTEN_PORT, PEER_ISN);
+
+	(void)l;
+	IN_MOD(c, "S 0:0(0) win 65535 <mss 1460>", .bad_csum = true);
+	NOTHING();
+	COUNTER("drop_tcp_csum", 1);
+	c->done = true;
+}
+
+SCENARIO(established_option_length_past_header_dropped)
+{
+	static const uint8_t opts[] = { 1, 1, 8, 12 }; /* TS claiming 12 bytes of a 4-byte area */
+	struct conn *c = passive(OPT_MSS);
+
+	IN_MOD(c, "P. 1:11(10) ack 1", .raw_opts = opts, .raw_opts_len = sizeof(opts));
+	NOTHING();
+	COUNTER("drop_tcp_opt", 1);
+	EQ(sock_recv(c, 100), -EAGAIN);
+}
+
+SCENARIO(listen_syn_mss_option_length_3_dropped)
+{
+	static const uint8_t opts[] = { 2, 3, 5, 1 }; /* MSS must be 4 bytes long */
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = peer_conn(LISTEN_PORT, PEER_ISN);
+
+	(void)l;
+	IN_MOD(c, "S 0:0(0) win 65535", .raw_opts = opts, .raw_opts_len = sizeof(opts));
+	NOTHING();
+	COUNTER("drop_tcp_opt", 1);
+	c->done = true;
+}
+
+SCENARIO(established_data_offset_beyond_segment_dropped)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN_MOD(c, "P. 1:11(10) ack 1", .doff = 15); /* 60-byte header in a 30-byte segment */
+	NOTHING();
+	COUNTER("drop_tcp_doff", 1);
+	EQ(sock_recv(c, 100), -EAGAIN);
+}
+
+SCENARIO(established_data_offset_below_20_dropped)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN_MOD(c, "P. 1:11(10) ack 1", .doff = 4);
+	NOTHING();
+	COUNTER("drop_tcp_doff", 1);
+}

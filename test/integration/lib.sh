@@ -14,6 +14,13 @@ ECHO_PID=
 CREATED_TESTBED=0
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Bulk sizes: 1 GiB each way in the normal build (the TCP issue's interop figure); the sanitizer
+# build runs the same code paths on 64 MiB. DPSTEST_ECHO_BYTES overrides both.
+case "$BUILD" in
+*asan*) DEFAULT_BULK=67108864 ;;
+*) DEFAULT_BULK=1073741824 ;;
+esac
 note() { echo "# $*"; }
 
 if [ "$(id -u)" != 0 ]; then

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # dpsock opening connections (active open) to the kernel's TCP in dps-peer: dps-echo --connect
 # sends a bulk stream to a kernel echo server and checks every byte that comes back, then opens
-# 500 short connections one after another.
+# 1000 short connections one after another.
 source "$(dirname "$0")/lib.sh"
-BYTES=${DPSTEST_ECHO_BYTES:-67108864}
+BYTES=${DPSTEST_ECHO_BYTES:-$DEFAULT_BULK}
 PORT=7007
 
 testbed_up
@@ -17,10 +17,10 @@ run_client() { # BYTES CONNS
 	grep '^client:' "$WORK/client.out"
 }
 run_client "$BYTES" 1
-run_client 100 500
+run_client 100 1000
 cp "$WORK/client.out" "$WORK/echo.out"
-expect_counter tcp_active_opens -eq 500
-expect_counter tcp_established -eq 500
+expect_counter tcp_active_opens -eq 1000
+expect_counter tcp_established -eq 1000
 expect_counter tcp_rst_rx -eq 0
 kill $SRV 2>/dev/null || true
 echo "PASS"

@@ -53,8 +53,8 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char prefix[64];
-	char *eal[] = { "fuzz", "--no-huge", "--no-shconf", "-m", "128", "--no-pci",
-			"--no-telemetry", prefix, "--log-level=1", NULL };
+	char *eal[] = { "fuzz",           "--no-huge", "--no-shconf",   "-m", "128", "--no-pci",
+			"--no-telemetry", prefix,      "--log-level=1", NULL };
 	char err[256];
 
 	(void)argc;
@@ -182,7 +182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		a->arp_data.arp_sip = peer_ip;
 		a->arp_data.arp_tha = mac;
 		a->arp_data.arp_tip = stack_ip;
-		memcpy(rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*a)), arp, sizeof(*eh) + sizeof(*a));
+		memcpy(rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*a)), arp,
+		       sizeof(*eh) + sizeof(*a));
 		dps_dev_mem_inject(dev, &m, 1);
 		dps_engine_poll(e, now);
 		drain(dev);
@@ -208,8 +209,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				h->dst_port = RTE_BE16(PORT);
 			}
 			if (ctl & 2) {
-				h->sent_seq = rte_cpu_to_be_32(1001 + rte_be_to_cpu_32(h->sent_seq) % 70000);
-				h->recv_ack = rte_cpu_to_be_32(iss + rte_be_to_cpu_32(h->recv_ack) % 70000);
+				h->sent_seq =
+				    rte_cpu_to_be_32(1001 + rte_be_to_cpu_32(h->sent_seq) % 70000);
+				h->recv_ack =
+				    rte_cpu_to_be_32(iss + rte_be_to_cpu_32(h->recv_ack) % 70000);
 			}
 		}
 		inject(dev, e, seg, len, now);

@@ -204,6 +204,11 @@ struct dps_tcp {
 };
 
 /* tcp_sock.c */
+/* The connection or listener a handle names (NULL when it names the other kind, or nothing). */
+struct dps_tcb *dps_tcp_handle_tcb(struct dps_engine *e, int s);
+struct dps_listener *dps_tcp_handle_listener(struct dps_engine *e, int s);
+/* The pending error (-errno), cleared. */
+int dps_tcp_take_error(struct dps_tcb *t);
 int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now, char *err,
 		   size_t errlen);
 void dps_tcp_destroy(struct dps_engine *e);

@@ -187,7 +187,7 @@ static void handle_free(struct dps_tcp *tcp, int h)
 	tcp->free_handles[tcp->n_free++] = h;
 }
 
-static struct dps_tcb *sock_tcb(struct dps_engine *e, int s)
+struct dps_tcb *dps_tcp_handle_tcb(struct dps_engine *e, int s)
 {
 	uintptr_t p;
 
@@ -197,7 +197,7 @@ static struct dps_tcb *sock_tcb(struct dps_engine *e, int s)
 	return (p & 1) ? NULL : (struct dps_tcb *)p;
 }
 
-static struct dps_listener *sock_listener(struct dps_engine *e, int s)
+struct dps_listener *dps_tcp_handle_listener(struct dps_engine *e, int s)
 {
 	uintptr_t p;
 
@@ -383,8 +383,8 @@ void dps_tcp_listener_notify(struct dps_listener *l)
 
 int dps_tcp_events(struct dps_engine *e, int s)
 {
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (l != NULL)
 		return l->n_accept > 0 ? EPOLLIN : 0;
@@ -396,8 +396,8 @@ int dps_tcp_events(struct dps_engine *e, int s)
 int dps_tcp_set_callback(struct dps_engine *e, int s, void (*fn)(void *arg, uint32_t events),
 			 void *arg)
 {
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (l != NULL) {
 		l->on_event = fn;
@@ -413,9 +413,9 @@ int dps_tcp_set_callback(struct dps_engine *e, int s, void (*fn)(void *arg, uint
 
 int dps_tcp_state_of(struct dps_engine *e, int s)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
-	if (sock_listener(e, s) != NULL)
+	if (dps_tcp_handle_listener(e, s) != NULL)
 		return DPS_TCP_LISTEN;
 	return t == NULL ? -EBADF : t->state;
 }
@@ -464,7 +464,7 @@ static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
 
 int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (t == NULL)
 		return sock_valid(e, s) ? -EINVAL : -EBADF;
@@ -487,8 +487,8 @@ int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
 
 int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 {
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	struct dps_tcp *tcp = e->tcp;
 	int rc;
 
@@ -526,7 +526,7 @@ int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 
 int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport)
 {
-	struct dps_listener *l = sock_listener(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
 	struct dps_tcb *t;
 	int h;
 
@@ -555,7 +555,7 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 
 int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport, uint64_t now)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	int rc;
 
 	if (t == NULL)
@@ -644,7 +644,7 @@ static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
 	return done;
 }
 
-static int take_error(struct dps_tcb *t)
+int dps_tcp_take_error(struct dps_tcb *t)
 {
 	int err = t->so_error;
 
@@ -655,14 +655,14 @@ static int take_error(struct dps_tcb *t)
 ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, int flags,
 		     uint64_t now)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	size_t room, n;
 
 	if (t == NULL)
 		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
 	set_now(e, now);
 	if (t->so_error != 0)
-		return take_error(t);
+		return dps_tcp_take_error(t);
 	switch ((enum dps_tcp_state)t->state) {
 	case DPS_TCP_ESTABLISHED:
 	case DPS_TCP_CLOSE_WAIT:
@@ -695,7 +695,7 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 
 ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int flags, uint64_t now)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	struct rte_mbuf *m;
 	size_t done = 0;
 	uint8_t *out = buf;
@@ -705,7 +705,7 @@ ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int fla
 	set_now(e, now);
 	if (t->rcv_queued == 0) {
 		if (t->so_error != 0)
-			return take_error(t);
+			return dps_tcp_take_error(t);
 		if (t->flags & (DPS_TF_RCVD_FIN | DPS_TF_RD_SHUT))
 			return 0;
 		if (t->state == DPS_TCP_CLOSED)
@@ -767,7 +767,7 @@ static void queue_fin(struct dps_tcb *t)
 
 int dps_tcp_shutdown(struct dps_engine *e, int s, int how, uint64_t now)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (t == NULL)
 		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
@@ -833,8 +833,8 @@ static void close_listener(struct dps_engine *e, int s, struct dps_listener *l)
 
 int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
 {
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	set_now(e, now);
 	if (l != NULL) {
@@ -864,266 +864,10 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
 	return 0;
 }
 
-/* ---- options ---- */
-
-int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const void *val,
-		       uint32_t len)
-{
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
-	uint32_t *flags = t != NULL ? &t->flags : l != NULL ? &l->flags_inherit : NULL;
-	int v = 0;
-
-	if (flags == NULL)
-		return -EBADF;
-	if (level == SOL_SOCKET && name == SO_LINGER) {
-		const struct linger *lg = val;
-		if (len < sizeof(*lg))
-			return -EINVAL;
-		if (t != NULL) {
-			t->flags &= ~(uint32_t)DPS_TF_LINGER0;
-			if (lg->l_onoff && lg->l_linger == 0)
-				t->flags |= DPS_TF_LINGER0;
-			t->linger_s = (uint16_t)(lg->l_onoff ? lg->l_linger : 0);
-		}
-		return 0;
-	}
-	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
-		char cc[16] = "";
-		const struct dps_tcp_cc_ops *ops;
-
-		memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
-		ops = dps_tcp_cc_find(cc);
-		if (ops == NULL)
-			return -ENOENT;
-		if (t != NULL && t->cc != ops) {
-			t->cc = ops;
-			if (t->state >= DPS_TCP_SYN_SENT)
-				ops->init(t);
-		}
-		return 0;
-	}
-	if (len < sizeof(int))
-		return -EINVAL;
-	memcpy(&v, val, sizeof(v));
-#define SETFLAG(f)                                \
-	do {                                      \
-		if (v)                            \
-			*flags |= (f);            \
-		else                              \
-			*flags &= ~(uint32_t)(f); \
-	} while (0)
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_REUSEADDR:
-		case SO_REUSEPORT:
-			return 0; /* accepted; TIME_WAIT never blocks bind here (no port hold) */
-		case SO_KEEPALIVE:
-			SETFLAG(DPS_TF_KEEPALIVE);
-			if (t != NULL && v && t->state >= DPS_TCP_ESTABLISHED)
-				dps_tcp_timer_set(t, DPS_TT_KEEP, e->tcp->now_ms + t->keep_idle_ms);
-			return 0;
-		case SO_SNDBUF:
-		case SO_RCVBUF: {
-			/* Linux doubles the value for bookkeeping overhead; we keep payload bytes and
-			 * double too, so that getsockopt reads back what Linux would. */
-			uint32_t b = v < 2048 ? 4096 : (uint32_t)v * 2;
-			if (t != NULL)
-				*(name == SO_SNDBUF ? &t->snd_buf : &t->rcv_buf) = b;
-			else
-				*(name == SO_SNDBUF ? &l->snd_buf : &l->rcv_buf) = b;
-			return 0;
-		}
-		default:
-			return -ENOPROTOOPT;
-		}
-	}
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY:
-			SETFLAG(DPS_TF_NODELAY);
-			if (t != NULL && v)
-				dps_tcp_output(t);
-			return 0;
-		case TCP_CORK:
-			SETFLAG(DPS_TF_CORK);
-			if (t != NULL && !v)
-				dps_tcp_output(t);
-			return 0;
-		case TCP_MAXSEG:
-			if (v < 88 || v > 65535)
-				return -EINVAL;
-			if (t != NULL && t->state == DPS_TCP_CLOSED)
-				t->rcv_mss = (uint16_t)v;
-			return 0;
-		case TCP_KEEPIDLE:
-		case TCP_KEEPINTVL:
-			if (v < 1 || v > 32767)
-				return -EINVAL;
-			if (t != NULL) {
-				*(name == TCP_KEEPIDLE ? &t->keep_idle_ms : &t->keep_intvl_ms) =
-				    (uint32_t)v * 1000;
-				/* Linux re-arms a running keepalive timer with the new idle time. */
-				if (name == TCP_KEEPIDLE && (t->flags & DPS_TF_KEEPALIVE) &&
-				    t->state >= DPS_TCP_ESTABLISHED &&
-				    t->state != DPS_TCP_TIME_WAIT)
-					dps_tcp_timer_set(t, DPS_TT_KEEP,
-							  (uint64_t)t->last_rcv_ms +
-							      t->keep_idle_ms);
-			}
-			return 0;
-		case TCP_KEEPCNT:
-			if (v < 1 || v > 127)
-				return -EINVAL;
-			if (t != NULL)
-				t->keep_cnt = (uint8_t)v;
-			return 0;
-		case TCP_USER_TIMEOUT:
-			if (v < 0)
-				return -EINVAL;
-			if (t != NULL)
-				t->user_timeout_ms = (uint32_t)v;
-			return 0;
-		default:
-			return -ENOPROTOOPT;
-		}
-	}
-#undef SETFLAG
-	return -ENOPROTOOPT;
-}
-
-static int put_int(void *val, uint32_t *len, int v)
-{
-	if (*len < sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(v));
-	*len = sizeof(int);
-	return 0;
-}
-
-static void fill_tcp_info(const struct dps_tcb *t, struct tcp_info *ti)
-{
-	static const uint8_t linux_state[DPS_TCP_NSTATES] = {
-		[DPS_TCP_CLOSED] = 7,     [DPS_TCP_LISTEN] = 10,     [DPS_TCP_SYN_SENT] = 2,
-		[DPS_TCP_SYN_RCVD] = 3,   [DPS_TCP_ESTABLISHED] = 1, [DPS_TCP_FIN_WAIT_1] = 4,
-		[DPS_TCP_FIN_WAIT_2] = 5, [DPS_TCP_CLOSE_WAIT] = 8,  [DPS_TCP_CLOSING] = 11,
-		[DPS_TCP_LAST_ACK] = 9,   [DPS_TCP_TIME_WAIT] = 6,
-	};
-
-	memset(ti, 0, sizeof(*ti));
-	ti->tcpi_state = linux_state[t->state];
-	ti->tcpi_retransmits = t->backoff;
-	ti->tcpi_backoff = t->backoff;
-	if (t->flags & DPS_TF_TS)
-		ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
-	if (t->flags & DPS_TF_SACK)
-		ti->tcpi_options |= TCPI_OPT_SACK;
-	if (t->flags & DPS_TF_WS) {
-		ti->tcpi_options |= TCPI_OPT_WSCALE;
-		ti->tcpi_snd_wscale = t->snd_wscale & 0xf;
-		ti->tcpi_rcv_wscale = t->rcv_wscale & 0xf;
-	}
-	ti->tcpi_rto = t->rto_us;
-	ti->tcpi_snd_mss = t->mss;
-	ti->tcpi_rcv_mss = t->rcv_mss;
-	ti->tcpi_unacked = (t->snd_max - t->snd_una + t->mss - 1) / (t->mss ? t->mss : 1);
-	ti->tcpi_rtt = t->srtt_us;
-	ti->tcpi_rttvar = t->rttvar_us;
-	ti->tcpi_snd_ssthresh = t->ssthresh / (t->mss ? t->mss : 1);
-	ti->tcpi_snd_cwnd = t->cwnd / (t->mss ? t->mss : 1);
-	ti->tcpi_advmss = t->rcv_mss;
-	ti->tcpi_rcv_space = dps_tcp_rcv_space(t);
-}
-
-int dps_tcp_getsockopt(struct dps_engine *e, int s, int level, int name, void *val, uint32_t *len)
-{
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
-	uint32_t flags = t != NULL ? t->flags : l != NULL ? l->flags_inherit : 0;
-
-	if (t == NULL && l == NULL)
-		return -EBADF;
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_ERROR:
-			return put_int(val, len, t != NULL ? -take_error(t) : 0);
-		case SO_TYPE:
-			return put_int(val, len, SOCK_STREAM);
-		case SO_ACCEPTCONN:
-			return put_int(val, len, l != NULL);
-		case SO_KEEPALIVE:
-			return put_int(val, len, !!(flags & DPS_TF_KEEPALIVE));
-		case SO_SNDBUF:
-			return put_int(val, len, (int)(t != NULL ? t->snd_buf : l->snd_buf));
-		case SO_RCVBUF:
-			return put_int(val, len, (int)(t != NULL ? t->rcv_buf : l->rcv_buf));
-		case SO_REUSEADDR:
-		case SO_REUSEPORT:
-			return put_int(val, len, 0);
-		case SO_LINGER: {
-			struct linger lg = { 0, 0 };
-			if (*len < sizeof(lg))
-				return -EINVAL;
-			if (t != NULL && (t->flags & DPS_TF_LINGER0))
-				lg.l_onoff = 1;
-			else if (t != NULL && t->linger_s)
-				lg.l_onoff = 1, lg.l_linger = t->linger_s;
-			memcpy(val, &lg, sizeof(lg));
-			*len = sizeof(lg);
-			return 0;
-		}
-		default:
-			return -ENOPROTOOPT;
-		}
-	}
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY:
-			return put_int(val, len, !!(flags & DPS_TF_NODELAY));
-		case TCP_CORK:
-			return put_int(val, len, !!(flags & DPS_TF_CORK));
-		case TCP_MAXSEG:
-			return put_int(val, len,
-				       t != NULL && t->state >= DPS_TCP_ESTABLISHED ? t->mss : 536);
-		case TCP_KEEPIDLE:
-			return put_int(val, len, t != NULL ? (int)(t->keep_idle_ms / 1000) : 7200);
-		case TCP_KEEPINTVL:
-			return put_int(val, len, t != NULL ? (int)(t->keep_intvl_ms / 1000) : 75);
-		case TCP_KEEPCNT:
-			return put_int(val, len, t != NULL ? t->keep_cnt : 9);
-		case TCP_USER_TIMEOUT:
-			return put_int(val, len, t != NULL ? (int)t->user_timeout_ms : 0);
-		case TCP_CONGESTION: {
-			const char *n = t != NULL ? t->cc->name : e->tcp->cc_default->name;
-			size_t k = strlen(n) + 1;
-			if (*len < k)
-				k = *len;
-			memcpy(val, n, k);
-			*len = (uint32_t)k;
-			return 0;
-		}
-		case TCP_INFO: {
-			struct tcp_info ti;
-			uint32_t n = *len < sizeof(ti) ? *len : sizeof(ti);
-			if (t == NULL)
-				memset(&ti, 0, sizeof(ti)), ti.tcpi_state = 10;
-			else
-				fill_tcp_info(t, &ti);
-			memcpy(val, &ti, n);
-			*len = n;
-			return 0;
-		}
-		default:
-			return -ENOPROTOOPT;
-		}
-	}
-	return -ENOPROTOOPT;
-}
-
 int dps_tcp_getsockname(struct dps_engine *e, int s, uint32_t *addr, uint16_t *port)
 {
-	struct dps_listener *l = sock_listener(e, s);
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_listener *l = dps_tcp_handle_listener(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (l != NULL) {
 		*addr = l->laddr;
@@ -1139,7 +883,7 @@ int dps_tcp_getsockname(struct dps_engine *e, int s, uint32_t *addr, uint16_t *p
 
 int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *port)
 {
-	struct dps_tcb *t = sock_tcb(e, s);
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (t == NULL)
 		return sock_valid(e, s) ? -ENOTCONN : -EBADF;

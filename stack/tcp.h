@@ -74,6 +74,8 @@ enum {
 	    1u << 17, /* reset or timed out: out of the flow table, only the handle left */
 	DPS_TF_FIN_RCVD_OOO = 1u << 18, /* a FIN arrived ahead of missing data */
 	DPS_TF_CORK_FLUSH = 1u << 19, /* the cork timer expired: send the partial segment */
+	DPS_TF_CHILD =
+	    1u << 20, /* made by a listener: shares its port, never counted in port_users */
 };
 
 struct dps_tcp_cc_ops;
@@ -101,10 +103,12 @@ struct dps_tcb {
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge of the window we advertised */
 	/* timestamps (RFC 7323) */
-	uint32_t ts_recent, ts_recent_age_ms, ts_offset;
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_age_ms;
 	/* RTT and RTO (RFC 6298), microseconds */
 	uint32_t srtt_us, rttvar_us, rto_us;
-	uint32_t rtt_seq, rtt_start_ms;
+	uint32_t rtt_seq;
+	uint64_t rtt_start_ms;
 	/* congestion control (RFC 5681, RFC 6582) */
 	uint32_t cwnd, ssthresh, recover;
 	uint16_t mss; /* effective send MSS (payload bytes per segment, options excluded) */
@@ -139,8 +143,8 @@ struct dps_tcb {
 	int8_t
 	    so_error; /* pending error for SO_ERROR / the next call, as -errno (-ECONNRESET ...) */
 	uint16_t linger_s;
-	uint32_t last_rcv_ms; /* when the last segment arrived (keepalive idle) */
-	uint32_t unacked_since_ms; /* when the oldest unacknowledged data was sent; 0: none */
+	uint64_t last_rcv_ms; /* when the last segment arrived (keepalive idle) */
+	uint64_t unacked_since_ms; /* when the oldest unacknowledged data was sent; 0: none */
 	/* socket side */
 	struct dps_listener *listener; /* SYN_RCVD/accept-queue child: its listener */
 	struct dps_tcb *accept_next; /* link in the listener's accept queue */
@@ -178,6 +182,7 @@ struct dps_tcp_cc_ops {
 
 const struct dps_tcp_cc_ops *dps_tcp_cc_find(const char *name);
 extern const struct dps_tcp_cc_ops dps_tcp_newreno;
+extern const struct dps_tcp_cc_ops dps_tcp_cubic; /* tcp_cubic.c */
 
 /* Per-engine TCP state. */
 struct dps_tcp {
@@ -243,6 +248,8 @@ void dps_tcp_send_ack(struct dps_tcb *t);
 /* RST for a segment that matches no connection (RFC 9293 §3.10.7.1). */
 void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ip,
 		       const struct dps_tcp_seg *s);
+/* Bytes (and whether the FIN) a retransmission of the first unacknowledged segment carries. */
+uint32_t dps_tcp_rexmit_len(const struct dps_tcb *t, bool *fin);
 /* Retransmit the first unacknowledged segment. */
 void dps_tcp_retransmit(struct dps_tcb *t);
 /* Payload bytes that fit in a segment now: the MSS less the options it must carry. */
@@ -263,6 +270,8 @@ uint32_t dps_tcp_rcv_space(const struct dps_tcb *t);
 void dps_tcp_window_update(struct dps_tcb *t);
 
 /* tcp_timer.c */
+/* How long an orphaned FIN_WAIT_2 connection waits for the peer's FIN (Linux tcp_fin_timeout). */
+uint32_t dps_tcp_fin_wait_2_ms(void);
 void dps_tcp_timer_set(struct dps_tcb *t, enum dps_tcp_timer_kind k, uint64_t at_ms);
 void dps_tcp_timer_clear(struct dps_tcb *t, enum dps_tcp_timer_kind k);
 void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns);

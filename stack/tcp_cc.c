@@ -55,5 +55,7 @@ const struct dps_tcp_cc_ops *dps_tcp_cc_find(const char *name)
 {
 	if (name != NULL && (strcmp(name, "newreno") == 0 || strcmp(name, "reno") == 0))
 		return &dps_tcp_newreno;
+	if (name != NULL && strcmp(name, "cubic") == 0)
+		return &dps_tcp_cubic;
 	return NULL;
 }

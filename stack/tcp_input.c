@@ -23,8 +23,6 @@
 #define CHALLENGE_ACK_LIMIT 1000 /* per second and engine (Linux tcp_challenge_ack_limit) */
 #define PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 §5.5: 24 days */
 
-uint32_t dps_tcp_fin_wait_2_ms(void);
-
 static uint32_t *seqf(const struct dps_tcb *t, struct rte_mbuf *m)
 {
 	return RTE_MBUF_DYNFIELD(m, t->eng->tcp->seq_dynfield, uint32_t *);
@@ -63,7 +61,7 @@ static void negotiate(struct dps_tcb *t, const struct dps_tcp_seg *s, bool we_of
 	if (o->has_ts && we_offered_all) {
 		t->flags |= DPS_TF_TS;
 		t->ts_recent = o->tsval;
-		t->ts_recent_age_ms = (uint32_t)t->eng->tcp->now_ms;
+		t->ts_recent_age_ms = t->eng->tcp->now_ms;
 	}
 	t->mss = peer_mss < mtu_mss ? peer_mss : mtu_mss;
 	if (t->mss < 64)
@@ -125,7 +123,7 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	}
 	t->listener = l;
 	l->n_syn++;
-	t->flags |= l->flags_inherit;
+	t->flags |= l->flags_inherit | DPS_TF_CHILD;
 	t->snd_buf = l->snd_buf;
 	t->rcv_buf = l->rcv_buf;
 	t->rcv_mss = (uint16_t)(e->mtu - 40);
@@ -139,7 +137,7 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	negotiate(t, s, true);
 	t->cc->init(t);
 	t->quickacks = DPS_QUICKACKS;
-	t->last_rcv_ms = (uint32_t)e->tcp->now_ms;
+	t->last_rcv_ms = e->tcp->now_ms;
 	dps_tcp_set_state(t, DPS_TCP_SYN_RCVD);
 	e->ctr[DPS_CTR_tcp_passive_opens]++;
 	rte_pktmbuf_free(m); /* data on a SYN is not kept: the peer sends it again (as Linux) */
@@ -189,7 +187,7 @@ static void syn_sent_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 	t->rcv_adv = t->rcv_nxt;
 	negotiate(t, s, true);
 	t->cc->init(t); /* the MSS is known now */
-	t->last_rcv_ms = (uint32_t)t->eng->tcp->now_ms;
+	t->last_rcv_ms = t->eng->tcp->now_ms;
 	if (ack) {
 		t->snd_una = s->ack;
 		if (t->snd_wscale && (t->flags & DPS_TF_WS))
@@ -320,7 +318,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			dps_tcp_rtt_sample(
 			    t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
 		else if (t->backoff == 0) /* Karn: only an SYN-ACK sent once gives a sample */
-			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
+			dps_tcp_rtt_sample(t, 1000u * (uint32_t)(e->tcp->now_ms - t->rtt_start_ms));
 		established(t);
 		if (l != NULL) {
 			l->n_syn--;
@@ -360,7 +358,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			    t, ((uint32_t)e->tcp->now_ms + t->ts_offset - s->opts.tsecr) * 1000u);
 		else if ((t->flags & DPS_TF_RTT_TIMING) && seq_gt(s->ack, t->rtt_seq)) {
 			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
-			dps_tcp_rtt_sample(t, 1000u * ((uint32_t)e->tcp->now_ms - t->rtt_start_ms));
+			dps_tcp_rtt_sample(t, 1000u * (uint32_t)(e->tcp->now_ms - t->rtt_start_ms));
 		}
 		t->backoff = 0;
 		if (t->flags & DPS_TF_SACK)
@@ -395,8 +393,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		t->dupacks = 0;
 		dps_tcp_timer_clear(t, DPS_TT_REXMT);
 		if (t->snd_una != t->snd_max) {
-			t->unacked_since_ms =
-			    (uint32_t)e->tcp->now_ms | 1; /* progress: count anew */
+			t->unacked_since_ms = e->tcp->now_ms | 1; /* progress: count anew */
 			dps_tcp_rexmt_arm(t);
 		} else {
 			t->unacked_since_ms = 0;
@@ -422,9 +419,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
 			dps_tcp_retransmit(t);
 			e->ctr[DPS_CTR_tcp_rexmit_fast]++;
-			t->high_rxt = t->snd_una + (t->snd_queued < dps_tcp_seg_room(t)
-							? t->snd_queued
-							: dps_tcp_seg_room(t));
+			t->high_rxt = t->snd_una + dps_tcp_rexmit_len(t, &(bool){ false });
 			dps_tcp_sack_recover(t);
 			dps_tcp_timer_clear(t, DPS_TT_REXMT);
 			dps_tcp_rexmt_arm(t);
@@ -457,6 +452,10 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (wnd > t->snd_up_max)
 			t->snd_up_max = wnd;
 		if (opened) {
+			/* A zero-window probe byte the peer did not take (its ACK stayed at SND.UNA)
+			 * is not outstanding: send it again as ordinary data. */
+			if (t->deadline[DPS_TT_PERSIST] != 0 && seq_gt(t->snd_max, t->snd_una))
+				t->snd_nxt = t->snd_max = t->snd_una;
 			dps_tcp_timer_clear(t, DPS_TT_PERSIST);
 			t->backoff = 0;
 		}
@@ -626,7 +625,7 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 	uint32_t seq = s->seq, len = s->len;
 	bool kept = false;
 
-	t->last_rcv_ms = (uint32_t)e->tcp->now_ms;
+	t->last_rcv_ms = e->tcp->now_ms;
 	t->keep_probes = 0;
 	if (t->state == DPS_TCP_SYN_SENT) {
 		syn_sent_input(t, s);
@@ -708,7 +707,7 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 	if ((t->flags & DPS_TF_TS) && s->opts.has_ts && seq_leq(seq, t->rcv_nxt) &&
 	    seq_geq(s->opts.tsval, t->ts_recent)) {
 		t->ts_recent = s->opts.tsval;
-		t->ts_recent_age_ms = (uint32_t)e->tcp->now_ms;
+		t->ts_recent_age_ms = e->tcp->now_ms;
 	}
 	if (!ack_input(t, s)) {
 		rte_pktmbuf_free(m);

@@ -219,7 +219,9 @@ void dps_tcp_send_ctl(struct dps_tcb *t, uint8_t flags, uint32_t seq)
 
 void dps_tcp_send_ack(struct dps_tcb *t)
 {
-	send_segment(t, RTE_TCP_ACK_FLAG, t->snd_nxt, 0);
+	/* SND.MAX, not SND.NXT: after a timeout rolled SND.NXT back, the peer would drop an ACK
+	 * whose sequence number lies below what it already has (BSD does the same). */
+	send_segment(t, RTE_TCP_ACK_FLAG, t->snd_max, 0);
 }
 
 void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
@@ -284,10 +286,28 @@ void dps_tcp_send_range(struct dps_tcb *t, uint32_t seq, uint32_t len)
 	send_segment(t, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, seq, len);
 }
 
-void dps_tcp_retransmit(struct dps_tcb *t)
+uint32_t dps_tcp_rexmit_len(const struct dps_tcb *t, bool *fin)
 {
 	uint32_t room = dps_tcp_seg_room(t);
-	uint32_t len = t->snd_queued < room ? t->snd_queued : room;
+	/* Only what was sent before: SND.MAX bounds it (data never sent is not "re"-sent, and an
+	 * ACK for it would lie beyond SND.MAX), less the FIN's sequence number. */
+	uint32_t sent = t->snd_max - t->snd_una;
+	uint32_t len;
+
+	if ((t->flags & DPS_TF_FIN_SENT) && sent > 0 && seq_gt(t->snd_max, data_end(t)))
+		sent--;
+	if (sent > t->snd_queued)
+		sent = t->snd_queued;
+	len = sent < room ? sent : room;
+	*fin = (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == data_end(t) &&
+	       seq_gt(t->snd_max, data_end(t));
+	return len;
+}
+
+void dps_tcp_retransmit(struct dps_tcb *t)
+{
+	bool fin;
+	uint32_t len = dps_tcp_rexmit_len(t, &fin);
 	uint8_t flags = RTE_TCP_ACK_FLAG;
 
 	if (t->state == DPS_TCP_SYN_SENT) {
@@ -298,7 +318,7 @@ void dps_tcp_retransmit(struct dps_tcb *t)
 		send_segment(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss, 0);
 		return;
 	}
-	if (t->snd_una + len == data_end(t) && (t->flags & DPS_TF_FIN_SENT))
+	if (fin)
 		flags |= RTE_TCP_FIN_FLAG;
 	if (len > 0)
 		flags |= RTE_TCP_PSH_FLAG;
@@ -339,7 +359,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		return;
 	case DPS_TCP_SYN_SENT:
 		if (t->snd_max == t->iss) {
-			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
+			t->rtt_start_ms = t->eng->tcp->now_ms;
 			send_segment(t, RTE_TCP_SYN_FLAG, t->iss, 0);
 			t->snd_nxt = t->snd_max = t->iss + 1;
 			dps_tcp_rexmt_arm(t);
@@ -347,7 +367,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		return;
 	case DPS_TCP_SYN_RCVD:
 		if (t->snd_max == t->iss) {
-			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
+			t->rtt_start_ms = t->eng->tcp->now_ms;
 			send_segment(t, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, t->iss, 0);
 			t->snd_nxt = t->snd_max = t->iss + 1;
 			dps_tcp_rexmt_arm(t);
@@ -406,7 +426,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		if (fin)
 			flags |= RTE_TCP_FIN_FLAG;
 		if (t->snd_una == t->snd_max)
-			t->unacked_since_ms = (uint32_t)t->eng->tcp->now_ms | 1;
+			t->unacked_since_ms = t->eng->tcp->now_ms | 1;
 		if (send_segment(t, flags, t->snd_nxt, len) < 0)
 			break;
 		sent_any = true;
@@ -415,7 +435,7 @@ void dps_tcp_output(struct dps_tcb *t)
 			/* Karn: time one new segment per round trip (RFC 6298 §3) */
 			t->flags |= DPS_TF_RTT_TIMING;
 			t->rtt_seq = t->snd_nxt;
-			t->rtt_start_ms = (uint32_t)t->eng->tcp->now_ms;
+			t->rtt_start_ms = t->eng->tcp->now_ms;
 		}
 		t->snd_nxt += len + fin;
 		if (fin)

@@ -237,9 +237,10 @@ struct dps_tcb *dps_tcp_tcb_alloc(struct dps_engine *e)
 	return t;
 }
 
+/* Is t in the flow table? Connected, and not yet dropped (dps_tcp_drop unlinks it early). */
 static bool flow_linked(const struct dps_tcb *t)
 {
-	return t->rport != 0;
+	return t->rport != 0 && !(t->flags & DPS_TF_DROPPED);
 }
 
 void dps_tcp_tcb_free(struct dps_tcb *t)
@@ -251,8 +252,7 @@ void dps_tcp_tcb_free(struct dps_tcb *t)
 		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
 		rte_hash_del_key(tcp->flows, &k);
 	}
-	if (t->lport != 0 && t->listener == NULL && !(t->flags & DPS_TF_ACCEPTED) &&
-	    tcp->port_users[t->lport] > 0)
+	if (t->lport != 0 && !(t->flags & DPS_TF_CHILD) && tcp->port_users[t->lport] > 0)
 		tcp->port_users[t->lport]--;
 	free_chain(t->snd_q);
 	free_chain(t->rcv_q);
@@ -559,7 +559,7 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 	int rc;
 
 	if (t == NULL)
-		return sock_valid(e, s) ? -EINVAL : -EBADF;
+		return sock_valid(e, s) ? -EISCONN : -EBADF; /* a listener: EISCONN, as Linux */
 	set_now(e, now);
 	if (t->so_error != 0 && t->state == DPS_TCP_CLOSED && t->rport != 0) {
 		rc = t->so_error;
@@ -608,6 +608,7 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 	t->rcv_mss = (uint16_t)(e->mtu - 40);
 	t->ts_offset = dps_tcp_isn(e, raddr, rport, t->laddr, t->lport, 0);
 	t->cc->init(t);
+	t->last_rcv_ms = e->tcp->now_ms; /* TCP_USER_TIMEOUT counts from the first SYN (Linux) */
 	dps_tcp_set_state(t, DPS_TCP_SYN_SENT);
 	e->ctr[DPS_CTR_tcp_active_opens]++;
 	dps_tcp_output(t);
@@ -659,7 +660,7 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 	size_t room, n;
 
 	if (t == NULL)
-		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+		return sock_valid(e, s) ? -EPIPE : -EBADF; /* a listener: EPIPE, as Linux */
 	set_now(e, now);
 	if (t->so_error != 0)
 		return dps_tcp_take_error(t);
@@ -671,7 +672,7 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 	case DPS_TCP_SYN_RCVD:
 		return -EAGAIN;
 	case DPS_TCP_CLOSED:
-		return t->rport != 0 ? -EPIPE : -ENOTCONN;
+		return -EPIPE; /* Linux: also for a socket that never connected */
 	default:
 		return -EPIPE;
 	}
@@ -769,12 +770,19 @@ int dps_tcp_shutdown(struct dps_engine *e, int s, int how, uint64_t now)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
-	if (t == NULL)
-		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
+	if (t == NULL)
+		return sock_valid(e, s) ? 0
+					: -EBADF; /* a listener: nothing to shut down (Linux: 0) */
 	set_now(e, now);
-	if (t->state == DPS_TCP_CLOSED || t->state == DPS_TCP_SYN_SENT)
+	if (t->state == DPS_TCP_SYN_SENT) {
+		/* Linux: shutdown aborts a connection attempt and returns 0. */
+		dps_tcp_drop(t, 0);
+		dps_tcp_set_state(t, DPS_TCP_CLOSED);
+		return 0;
+	}
+	if (t->state == DPS_TCP_CLOSED)
 		return -ENOTCONN;
 	if (how != SHUT_WR)
 		t->flags |= DPS_TF_RD_SHUT;
@@ -789,7 +797,7 @@ static void tcb_abort(struct dps_tcb *t)
 {
 	if (t->state != DPS_TCP_CLOSED && t->state != DPS_TCP_SYN_SENT &&
 	    t->state != DPS_TCP_TIME_WAIT) {
-		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, t->snd_nxt);
+		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, t->snd_max);
 		t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
 	}
 	dps_tcp_set_state(t, DPS_TCP_CLOSED);
@@ -859,6 +867,10 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
 	}
 	if (t->state == DPS_TCP_TIME_WAIT)
 		return 0;
+	if (t->state == DPS_TCP_FIN_WAIT_2) { /* shut down earlier: now an orphan, not forever */
+		dps_tcp_timer_set(t, DPS_TT_2MSL, e->tcp->now_ms + dps_tcp_fin_wait_2_ms());
+		return 0;
+	}
 	queue_fin(t);
 	/* An orphan in FIN_WAIT_2 is not kept forever (Linux tcp_fin_timeout). */
 	return 0;

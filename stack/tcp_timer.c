@@ -91,7 +91,7 @@ void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t r)
  * TCP_USER_TIMEOUT allows? */
 static bool user_timeout_passed(const struct dps_tcb *t)
 {
-	uint32_t since = t->unacked_since_ms != 0 ? t->unacked_since_ms : t->last_rcv_ms;
+	uint64_t since = t->unacked_since_ms != 0 ? t->unacked_since_ms : t->last_rcv_ms;
 
 	return t->user_timeout_ms != 0 && t->eng->tcp->now_ms - since >= t->user_timeout_ms;
 }
@@ -142,10 +142,8 @@ static bool on_rexmt(struct dps_tcb *t)
 	t->high_rxt = t->snd_una;
 	e->ctr[DPS_CTR_tcp_rexmit_rto]++;
 	{
-		uint32_t room = dps_tcp_seg_room(t);
-		uint32_t len = t->snd_queued < room ? t->snd_queued : room;
-		bool fin =
-		    (t->flags & DPS_TF_FIN_SENT) && t->snd_una + len == t->snd_una + t->snd_queued;
+		bool fin;
+		uint32_t len = dps_tcp_rexmit_len(t, &fin);
 
 		dps_tcp_retransmit(t);
 		t->snd_nxt = t->snd_una + len + fin;
@@ -247,8 +245,6 @@ void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns)
 	rearm(t);
 }
 
-/* The FIN_WAIT_2 limit for connections the application closed. */
-uint32_t dps_tcp_fin_wait_2_ms(void);
 uint32_t dps_tcp_fin_wait_2_ms(void)
 {
 	return FIN_WAIT_2_MS;

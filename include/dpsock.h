@@ -61,7 +61,11 @@ int dps_getsockname(int s, struct sockaddr_in *addr);
 int dps_getpeername(int s, struct sockaddr_in *addr);
 /* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
 int dps_events(int s);
-/* fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change. */
+/*
+ * fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change.
+ * It runs in the middle of the engine's work on s: it may record the event (queue s, wake a
+ * coroutine) but must not call dps_* socket functions; do that after dps_poll() returns.
+ */
 int dps_set_callback(int s, void (*fn)(void *arg, uint32_t events), void *arg);
 
 #ifdef __cplusplus

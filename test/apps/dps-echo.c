@@ -270,11 +270,14 @@ static void usage(void)
 		"  configured by DPSOCK_* environment variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
 }
 
+static volatile bool accept_due;
+
+/* Readiness callbacks must not call socket functions (dpsock.h): note it, accept in the loop. */
 static void on_listener(void *arg, uint32_t events)
 {
 	(void)arg;
 	(void)events;
-	accept_all();
+	accept_due = true;
 }
 
 int main(int argc, char **argv)
@@ -361,6 +364,10 @@ int main(int argc, char **argv)
 			print_counters();
 		}
 		n = dps_poll();
+		if (accept_due) {
+			accept_due = false;
+			accept_all();
+		}
 		while (n_ready > 0) {
 			int s = ready[--n_ready];
 

@@ -1,7 +1,7 @@
 /*
  * tcp_cc: congestion control behind an ops table (TCP_CONGESTION). NewReno here (RFC 5681 slow
  * start and congestion avoidance; the recovery itself, RFC 6582, is in tcp_input.c); CUBIC
- * (RFC 9438) is still to come. Windows are in bytes.
+ * (RFC 9438) is in tcp_cubic.c. Windows are in bytes.
  */
 #include "tcp.h"
 

@@ -105,7 +105,7 @@ static uint32_t cubic_k_us(uint32_t diff, uint16_t mss)
 /* RFC 9438 §4.2 Figure 1: W_cubic = C * (t - K)^3 + W_max, bytes, for dt_us = t - K. */
 static uint32_t cubic_window(const struct cubic *c, uint16_t mss, int64_t dt_us)
 {
-	uint64_t u = dt_us < 0 ? (uint64_t)-dt_us : (uint64_t)dt_us;
+	uint64_t u = dt_us < 0 ? 0 - (uint64_t)dt_us : (uint64_t)dt_us;
 	uint64_t delta;
 
 	if (u > DT_MAX_US)

@@ -97,7 +97,8 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 		dps_engine_drop(e, m, DPS_DROP_tcp_no_socket);
 		return;
 	}
-	if (!(s->flags & RTE_TCP_SYN_FLAG)) {
+	/* A SYN with FIN is no connection request anybody sends (Linux drops it too). */
+	if (!(s->flags & RTE_TCP_SYN_FLAG) || (s->flags & RTE_TCP_FIN_FLAG)) {
 		dps_engine_drop(e, m, DPS_DROP_tcp_state);
 		return;
 	}

@@ -63,26 +63,44 @@ static uint16_t window_field(struct dps_tcb *t, bool syn)
 	return (uint16_t)win;
 }
 
-/* Copy len bytes of the send queue starting off bytes after SND.UNA into dst. */
-static void copy_from_sndq(const struct dps_tcb *t, uint32_t off, uint32_t len, uint8_t *dst)
+/*
+ * Chain len bytes of the send queue, starting off bytes after SND.UNA, behind m as indirect mbufs
+ * (clones sharing the queued buffers): the payload is not copied again. A queued buffer only ever
+ * grows at its tail and is trimmed at its head by data_off, so what a clone shows never changes.
+ * Returns 0, or -ENOMEM (m is then unchanged apart from clones already chained; the caller frees
+ * m, which frees them).
+ */
+static int chain_from_sndq(const struct dps_tcb *t, struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
-	const struct rte_mbuf *m = t->snd_q;
+	struct rte_mbuf *q = t->snd_q;
 
-	while (m != NULL && off >= rte_pktmbuf_data_len(m)) {
-		off -= rte_pktmbuf_data_len(m);
-		m = m->next;
+	while (q != NULL && off >= rte_pktmbuf_data_len(q)) {
+		off -= rte_pktmbuf_data_len(q);
+		q = q->next;
 	}
-	while (m != NULL && len > 0) {
-		uint32_t n = rte_pktmbuf_data_len(m) - off;
+	while (q != NULL && len > 0) {
+		uint32_t n = rte_pktmbuf_data_len(q) - off;
+		struct rte_mbuf *c;
 
 		if (n > len)
 			n = len;
-		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
-		dst += n;
+		/* rte_pktmbuf_attach, not rte_pktmbuf_clone: the queue links its buffers through
+		 * next, and clone would follow that link through the whole queue. */
+		c = rte_pktmbuf_alloc(t->eng->pool);
+		if (c == NULL)
+			return -ENOMEM;
+		rte_pktmbuf_attach(c, q);
+		rte_pktmbuf_adj(c, (uint16_t)off);
+		rte_pktmbuf_trim(c, (uint16_t)(rte_pktmbuf_data_len(c) - n));
+		if (rte_pktmbuf_chain(m, c) != 0) {
+			rte_pktmbuf_free(c);
+			return -ENOMEM;
+		}
 		len -= n;
 		off = 0;
-		m = m->next;
+		q = q->next;
 	}
+	return len == 0 ? 0 : -ENOMEM;
 }
 
 static void fill_opts(const struct dps_tcb *t, uint8_t flags, struct dps_tcp_opts *o)
@@ -168,7 +186,7 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
 		return -ENOMEM;
 	}
-	th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, (uint16_t)(hlen + len));
+	th = (struct rte_tcp_hdr *)rte_pktmbuf_append(m, (uint16_t)hlen);
 	if (th == NULL) { /* len is at most one MSS: cannot happen with an MTU-sized pool */
 		rte_pktmbuf_free(m);
 		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
@@ -185,9 +203,24 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 			 : rte_cpu_to_be_16(window_field(t, flags & RTE_TCP_SYN_FLAG));
 	th->tcp_urp = 0;
 	memcpy(th + 1, opts, olen);
-	if (len > 0)
-		copy_from_sndq(t, seq - t->snd_una, len, (uint8_t *)th + hlen);
-	dps_tcp_fill_cksum(th, hlen + len, t->laddr, t->raddr);
+	if (len > 0 && chain_from_sndq(t, m, seq - t->snd_una, len) != 0) {
+		rte_pktmbuf_free(m);
+		dps_engine_drop(e, NULL, DPS_DROP_nombuf);
+		return -ENOMEM;
+	}
+	if (len == 0) {
+		dps_tcp_fill_cksum(th, hlen, t->laddr, t->raddr);
+	} else {
+		uint16_t raw = 0;
+
+		th->cksum = 0;
+		if (rte_raw_cksum_mbuf(m, 0, (uint32_t)(hlen + len), &raw) != 0) {
+			rte_pktmbuf_free(m); /* cannot happen: the chain holds hlen + len bytes */
+			return -EINVAL;
+		}
+		th->cksum = (uint16_t)~__rte_raw_cksum_reduce(
+		    dps_tcp_pseudo_sum(t->laddr, t->raddr, (uint32_t)(hlen + len)) + raw);
+	}
 
 	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
 	*ip = (struct rte_ipv4_hdr){

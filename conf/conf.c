@@ -41,9 +41,7 @@ const char *dps_conf_src_name(enum dps_conf_src src)
 	return "?";
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+void dps_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -269,15 +267,15 @@ static void unknown_key(const char *where, const char *shown, const char *key, i
 	size_t i;
 
 	if (near == NULL) {
-		errf(err, errlen, "%s: unknown option '%s' (the option table is in README.md)",
-		     where, shown);
+		dps_errf(err, errlen, "%s: unknown option '%s' (the option table is in README.md)",
+			 where, shown);
 		return;
 	}
 	for (i = 0; near[i] != '\0' && i + 1 < sizeof(name); i++)
 		name[i] = upper ? (char)toupper((unsigned char)near[i]) : near[i];
 	name[i] = '\0';
-	errf(err, errlen, "%s: unknown option '%s' (did you mean '%s%s'?)", where, shown,
-	     upper ? "DPSOCK_" : "", name);
+	dps_errf(err, errlen, "%s: unknown option '%s' (did you mean '%s%s'?)", where, shown,
+		 upper ? "DPSOCK_" : "", name);
 }
 
 /* Typed setters, one per option type; each parses value into its field or returns -EINVAL. */
@@ -351,8 +349,8 @@ static int set_option(struct dps_conf *c, int id, const char *value, enum dps_co
 
 		accepted(o, acc, sizeof(acc));
 		if (rc == -EINVAL)
-			errf(err, errlen, "%s: '%s' is not valid for %s: expected %s", where, value,
-			     o->name, acc);
+			dps_errf(err, errlen, "%s: '%s' is not valid for %s: expected %s", where,
+				 value, o->name, acc);
 		free(text);
 		free(whr);
 		return rc;
@@ -430,7 +428,7 @@ int dps_conf_load_file(struct dps_conf *c, const char *path, char *err, size_t e
 
 	if (f == NULL) {
 		rc = -errno;
-		errf(err, errlen, "DPSOCK_CONFIG: cannot open '%s': %s", path, strerror(-rc));
+		dps_errf(err, errlen, "DPSOCK_CONFIG: cannot open '%s': %s", path, strerror(-rc));
 		return rc;
 	}
 	while (getline(&line, &cap, f) >= 0) {
@@ -446,7 +444,7 @@ int dps_conf_load_file(struct dps_conf *c, const char *path, char *err, size_t e
 			continue;
 		eq = strchr(key, '=');
 		if (eq == NULL) {
-			errf(err, errlen, "%s: expected 'key = value', got '%s'", where, key);
+			dps_errf(err, errlen, "%s: expected 'key = value', got '%s'", where, key);
 			rc = -EINVAL;
 			break;
 		}
@@ -454,7 +452,7 @@ int dps_conf_load_file(struct dps_conf *c, const char *path, char *err, size_t e
 		value = trim(eq + 1);
 		key = trim(key);
 		if (*key == '\0') {
-			errf(err, errlen, "%s: missing key before '='", where);
+			dps_errf(err, errlen, "%s: missing key before '='", where);
 			rc = -EINVAL;
 			break;
 		}
@@ -464,7 +462,7 @@ int dps_conf_load_file(struct dps_conf *c, const char *path, char *err, size_t e
 	}
 	if (rc == 0 && ferror(f)) {
 		rc = -EIO;
-		errf(err, errlen, "%s: read error", path);
+		dps_errf(err, errlen, "%s: read error", path);
 	}
 	free(line);
 	fclose(f);

@@ -107,6 +107,10 @@ const char *dps_conf_choice(enum dps_opt_id id, unsigned i);
 /* Format one option's effective value into buf (always NUL-terminated). Returns buf. */
 const char *dps_conf_value_str(const struct dps_conf *c, enum dps_opt_id id, char *buf, size_t len);
 
+/* Write a one-line message for the user into err[errlen] (nothing when err is NULL or errlen 0).
+ * The one formatter behind every "err, errlen" parameter of dpsock's internal APIs. */
+void dps_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Format a network-order IPv4 address into buf (at least 16 bytes). Returns buf. */
 const char *dps_ip_str(uint32_t addr, char *buf, size_t len);
 

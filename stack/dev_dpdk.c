@@ -89,17 +89,6 @@ static const struct dps_dev_ops af_packet_ops = {
 	.close = dpdk_close,
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int wait_link(uint16_t port, uint64_t wait_ms)
 {
 	struct rte_eth_link link;
@@ -125,7 +114,7 @@ static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mem
 
 	rc = rte_eth_dev_info_get(port, &info);
 	if (rc < 0) {
-		errf(err, errlen, "cannot read device info: %s", strerror(-rc));
+		dps_errf(err, errlen, "cannot read device info: %s", strerror(-rc));
 		return rc;
 	}
 	rc = rte_eth_dev_configure(port, 1, 1, &pc);
@@ -136,7 +125,7 @@ static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mem
 	if (rc == 0)
 		rc = rte_eth_tx_queue_setup(port, 0, ntx, socket, NULL);
 	if (rc < 0) {
-		errf(err, errlen, "cannot configure the device's queues: %s", strerror(-rc));
+		dps_errf(err, errlen, "cannot configure the device's queues: %s", strerror(-rc));
 		return rc;
 	}
 	/* Not every PMD can change its MTU (af_packet cannot): the frames we build never exceed ours. */
@@ -146,7 +135,7 @@ static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mem
 			(unsigned)conf->mtu, strerror(-rc));
 	rc = rte_eth_dev_start(port);
 	if (rc < 0) {
-		errf(err, errlen, "cannot start the device: %s", strerror(-rc));
+		dps_errf(err, errlen, "cannot start the device: %s", strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -162,7 +151,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
 	if (rte_eth_dev_get_port_by_name(name, &port) != 0) {
-		errf(
+		dps_errf(
 		    err, errlen,
 		    "device '%s' did not come up: DPDK could not probe it (check the device string "
 		    "and its driver; set DPSOCK_LOG_LEVEL=debug for DPDK's own messages)",
@@ -177,7 +166,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", err);
-		errf(err, errlen, "device '%s': %s", devargs, why);
+		dps_errf(err, errlen, "device '%s': %s", devargs, why);
 		rte_eth_dev_close(port);
 		free(d);
 		return rc;

@@ -18,6 +18,8 @@
  */
 #include "dev_impair.h"
 
+#include "dps_conf.h"
+
 #include "dev.h"
 
 #include <ctype.h>
@@ -647,19 +649,6 @@ static const struct key keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A decimal number with one of units (or a bare 0), in base units. -EINVAL when it is not exact. */
 static int parse_number(const char *v, const struct unit *units, uint64_t *out)
 {
@@ -760,7 +749,7 @@ static int parse_item(char *item, const char *where, struct dps_impair_conf *c, 
 	uint64_t x;
 
 	if (eq == NULL) {
-		errf(err, errlen, "%s: expected key=value, got '%s'", where, item);
+		dps_errf(err, errlen, "%s: expected key=value, got '%s'", where, item);
 		return -EINVAL;
 	}
 	*eq = '\0';
@@ -776,16 +765,16 @@ static int parse_item(char *item, const char *where, struct dps_impair_conf *c, 
 		for (size_t i = 0; i < N_KEYS; i++)
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 i == 0 ? "" : ", ", keys[i].name);
-		errf(err, errlen,
-		     "%s: unknown key '%s' (known: %s; rx: or tx: before a key limits it "
-		     "to one direction)",
-		     where, key, known);
+		dps_errf(err, errlen,
+			 "%s: unknown key '%s' (known: %s; rx: or tx: before a key limits it "
+			 "to one direction)",
+			 where, key, known);
 		return -EINVAL;
 	}
 	if (k->off == SEED_OFF && dirs != 3) {
-		errf(err, errlen,
-		     "%s: seed applies to both directions: write 'seed=%s', not '%s=%s'", where,
-		     val, key, val);
+		dps_errf(err, errlen,
+			 "%s: seed applies to both directions: write 'seed=%s', not '%s=%s'", where,
+			 val, key, val);
 		return -EINVAL;
 	}
 	if (key_value(k, val, &x) < 0) {
@@ -797,8 +786,8 @@ static int parse_item(char *item, const char *where, struct dps_impair_conf *c, 
 				 (unsigned long long)k->min, (unsigned long long)k->max);
 			expect = acc;
 		}
-		errf(err, errlen, "%s: '%s' is not valid for %s: expected %s", where, val, key,
-		     expect);
+		dps_errf(err, errlen, "%s: '%s' is not valid for %s: expected %s", where, val, key,
+			 expect);
 		return -EINVAL;
 	}
 	if (k->off == SEED_OFF)
@@ -827,17 +816,18 @@ int dps_impair_parse(const char *s, const char *where, struct dps_impair_conf *r
 		int rc;
 
 		if (n >= sizeof(item)) {
-			errf(err, errlen, "%s: item too long (at most %zu characters): '%.*s...'",
-			     where, sizeof(item) - 1, 32, p);
+			dps_errf(err, errlen,
+				 "%s: item too long (at most %zu characters): '%.*s...'", where,
+				 sizeof(item) - 1, 32, p);
 			return -EINVAL;
 		}
 		memcpy(item, p, n);
 		item[n] = '\0';
 		if (*trim(item) == '\0' || (p[n] == ',' && p[n + 1] == '\0')) {
-			errf(err, errlen,
-			     "%s: empty item in '%s' (items are key=value, separated by "
-			     "single commas)",
-			     where, s);
+			dps_errf(err, errlen,
+				 "%s: empty item in '%s' (items are key=value, separated by "
+				 "single commas)",
+				 where, s);
 			return -EINVAL;
 		}
 		rc = parse_item(item, where, c, &sd, err, errlen);

@@ -28,17 +28,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int read_int_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -133,18 +122,18 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 	int argc = 0, huge, rc = 0;
 
 	if (c->dev[0] == '\0') {
-		errf(err, errlen, "no device: set DPSOCK_DEV (e.g. net_af_packet0,iface=dps0)");
+		dps_errf(err, errlen, "no device: set DPSOCK_DEV (e.g. net_af_packet0,iface=dps0)");
 		return -EINVAL;
 	}
 	switch (c->hugepages) {
 	case DPS_HUGEPAGES_ON:
 		if (h->hugepages_free <= 0) {
-			errf(err, errlen,
-			     "hugepages=on but no free 2 MiB hugepages on a mounted hugetlbfs "
-			     "(echo 512 "
-			     "> /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev "
-			     "/dev/hugepages), or "
-			     "set hugepages=auto");
+			dps_errf(err, errlen,
+				 "hugepages=on but no free 2 MiB hugepages on a mounted hugetlbfs "
+				 "(echo 512 "
+				 "> /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev "
+				 "/dev/hugepages), or "
+				 "set hugepages=auto");
 			return -EINVAL;
 		}
 		huge = 1;
@@ -189,10 +178,11 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 		if (n == 0)
 			break;
 		if (s[0] != '-') {
-			errf(err, errlen,
-			     "eal_args: '%.*s' is not an EAL option (expected words starting with "
-			     "'-')",
-			     (int)n, s);
+			dps_errf(
+			    err, errlen,
+			    "eal_args: '%.*s' is not an EAL option (expected words starting with "
+			    "'-')",
+			    (int)n, s);
 			return -EINVAL;
 		}
 		if (push(argv, &argc, max, &pos, end, "%.*s", (int)n, s) != 0)
@@ -201,7 +191,7 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 	}
 	return argc;
 too_big:
-	errf(err, errlen, "eal_args: too many EAL arguments (at most %d)", max - 1);
+	dps_errf(err, errlen, "eal_args: too many EAL arguments (at most %d)", max - 1);
 	return -E2BIG;
 }
 
@@ -224,10 +214,11 @@ int dps_eal_check_dev(const char *dev, char *err, size_t errlen)
 
 	if ((strncmp(dev, "net_af_packet", 13) == 0 || strncmp(dev, "net_af_xdp", 10) == 0) &&
 	    devarg(dev, "iface", iface, sizeof(iface)) && if_nametoindex(iface) == 0) {
-		errf(err, errlen,
-		     "device '%s': no interface '%s' in this network namespace (is the testbed up? "
-		     "test/testbed.sh up, then run inside it: ip netns exec dps-stack ...)",
-		     dev, iface);
+		dps_errf(
+		    err, errlen,
+		    "device '%s': no interface '%s' in this network namespace (is the testbed up? "
+		    "test/testbed.sh up, then run inside it: ip netns exec dps-stack ...)",
+		    dev, iface);
 		return -ENODEV;
 	}
 	return 0;
@@ -247,7 +238,7 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 
 	if (eal_result <= 0) {
 		if (eal_result < 0)
-			errf(err, errlen, "EAL failed to start earlier in this process");
+			dps_errf(err, errlen, "EAL failed to start earlier in this process");
 		return eal_result;
 	}
 	dps_log_init(c->log_level);
@@ -276,12 +267,12 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 		pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
 	if (rc < 0) {
 		rc = rte_errno > 0 ? -rte_errno : -EINVAL;
-		errf(err, errlen, "DPDK EAL did not start for device '%s': %s%s", c->dev,
-		     rte_strerror(-rc),
-		     rc == -ENODEV ? " (unknown driver or bad device arguments? e.g. "
-				     "net_af_packet0,iface=dps0, net_af_xdp0,iface=dps0, "
-				     "net_memif0,role=server, or a PCI address)"
-				   : "");
+		dps_errf(err, errlen, "DPDK EAL did not start for device '%s': %s%s", c->dev,
+			 rte_strerror(-rc),
+			 rc == -ENODEV ? " (unknown driver or bad device arguments? e.g. "
+					 "net_af_packet0,iface=dps0, net_af_xdp0,iface=dps0, "
+					 "net_memif0,role=server, or a PCI address)"
+				       : "");
 		eal_result = rc;
 		return rc;
 	}

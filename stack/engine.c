@@ -118,17 +118,6 @@ void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why
 	rte_pktmbuf_free(m);
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_mempool *pool,
 		      uint64_t now, struct dps_engine **out, char *err, size_t errlen)
 {
@@ -137,7 +126,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	int rc;
 
 	if (c->ip.n == 0) {
-		errf(err, errlen, "no address: set DPSOCK_IP (e.g. 198.18.0.2/24)");
+		dps_errf(err, errlen, "no address: set DPSOCK_IP (e.g. 198.18.0.2/24)");
 		return -EINVAL;
 	}
 	e = rte_zmalloc("dps_engine", sizeof(*e), RTE_CACHE_LINE_SIZE);
@@ -150,14 +139,14 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	e->gateway = c->gateway;
 	e->mtu = (uint16_t)c->mtu;
 	if (e->gateway != 0 && !dps_engine_is_onlink(e, e->gateway)) {
-		errf(err, errlen, "gateway %s is not inside any subnet of ip",
-		     dps_ip_str(e->gateway, a, sizeof(a)));
+		dps_errf(err, errlen, "gateway %s is not inside any subnet of ip",
+			 dps_ip_str(e->gateway, a, sizeof(a)));
 		rc = -EINVAL;
 		goto err;
 	}
 	rc = dps_arp_create(e, c, &e->arp);
 	if (rc < 0) {
-		errf(err, errlen, "cannot create the ARP cache: %s", strerror(-rc));
+		dps_errf(err, errlen, "cannot create the ARP cache: %s", strerror(-rc));
 		goto err;
 	}
 	if (c->capture[0] != '\0') {

@@ -575,8 +575,21 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 	default:
 		return -EISCONN;
 	}
-	if (t->rport != 0)
-		return -EISCONN; /* a connection that ended cannot be reused (Linux: EISCONN too) */
+	if (t->rport != 0) {
+		/* A connection that was established stays so for connect() (Linux: EISCONN); a failed
+		 * attempt (our SYN never acknowledged) may be tried again, as on Linux. */
+		if (t->snd_una != t->iss)
+			return -EISCONN;
+		t->raddr = 0;
+		t->rport = 0;
+		t->flags &= DPS_TF_NODELAY | DPS_TF_CORK | DPS_TF_KEEPALIVE | DPS_TF_LINGER0;
+		t->so_error = 0;
+		t->backoff = 0;
+		t->syn_retries = 0;
+		t->rto_us = 1000000; /* RFC 6298 §2.1 */
+		t->srtt_us = t->rttvar_us = 0;
+		t->snd_wscale = t->rcv_wscale = 0;
+	}
 	if (!dps_engine_is_onlink(e, raddr) && e->gateway == 0)
 		return -ENETUNREACH;
 	if (rport == 0)

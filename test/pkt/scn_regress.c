@@ -118,3 +118,18 @@ SCENARIO(syn_rcvd_orphan_child_keeps_port_count)
 	EQ(dps_tcp_close(pkt_eng, l2, pkt_now()), 0);
 	d->done = true;
 }
+
+/* A refused connect reports ECONNREFUSED once; connect() may then try again (Linux). */
+SCENARIO(syn_sent_refused_then_connect_again)
+{
+	struct conn *c = connect_start();
+
+	OUT(c, "S 0:0(0)");
+	IN(c, "R. 0:0(0) ack 1 win 0");
+	EQ(dps_tcp_connect(pkt_eng, c->fd, PEER_IP, PEER_PORT_ACTIVE, pkt_now()), -ECONNREFUSED);
+	EQ(dps_tcp_connect(pkt_eng, c->fd, PEER_IP, PEER_PORT_ACTIVE, pkt_now()), -EINPROGRESS);
+	STATE(c, SYN_SENT);
+	COUNTER("tcp_active_opens", 2); /* a new SYN went out (with a new ISN: not scripted here) */
+	EQ(sock_close(c), 0);
+	c->done = true;
+}

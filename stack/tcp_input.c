@@ -714,6 +714,17 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 		rte_pktmbuf_free(m);
 		return;
 	}
+	/* New data for a connection the application closed: nobody will read it. Linux resets
+	 * (tcp_rcv_state_process, "abort on data"): RST <SEQ=SEG.ACK>, connection gone. */
+	if (len > 0 && (t->flags & DPS_TF_ORPHAN) && t->handle < 0 &&
+	    (t->state == DPS_TCP_FIN_WAIT_1 || t->state == DPS_TCP_FIN_WAIT_2) &&
+	    seq_gt(seq + len, t->rcv_nxt)) {
+		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
+		e->ctr[DPS_CTR_tcp_rst_tx]++;
+		rte_pktmbuf_free(m);
+		dps_tcp_drop(t, 0);
+		return;
+	}
 	/* Data: trim to what is new and inside the window. */
 	if (len > 0 && accepts_data(t)) {
 		uint32_t wnd = seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;

@@ -178,6 +178,13 @@ static bool on_keep(struct dps_tcb *t)
 	if (!(t->flags & DPS_TF_KEEPALIVE) || t->state < DPS_TCP_ESTABLISHED ||
 	    t->state == DPS_TCP_TIME_WAIT)
 		return true;
+	/* Data in flight or waiting: the retransmission timer watches the peer; keepalive waits
+	 * (Linux tcp_keepalive_timer reschedules the same way). */
+	if (t->snd_max != t->snd_una || t->snd_queued > 0) {
+		t->keep_probes = 0;
+		dps_tcp_timer_set(t, DPS_TT_KEEP, now + t->keep_idle_ms);
+		return true;
+	}
 	if (idle < t->keep_idle_ms) {
 		t->keep_probes = 0;
 		dps_tcp_timer_set(t, DPS_TT_KEEP, t->last_rcv_ms + t->keep_idle_ms);

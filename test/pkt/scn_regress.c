@@ -133,3 +133,17 @@ SCENARIO(syn_sent_refused_then_connect_again)
 	EQ(sock_close(c), 0);
 	c->done = true;
 }
+
+/* Data arriving after close() (FIN_WAIT_2, orphan): nobody can read it; reset (Linux). */
+SCENARIO(fin_wait_2_orphan_data_resets)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	EQ(sock_close(c), 0);
+	OUT(c, "F. 1:1(0) ack 1");
+	IN(c, ". 1:1(0) ack 2");
+	IN(c, "P. 1:101(100) ack 2");
+	OUT(c, "R 2:2(0)");
+	CHECK_THAT(pkt_eng->tcp->conns == 0);
+	c->done = true;
+}

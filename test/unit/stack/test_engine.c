@@ -9,6 +9,7 @@
 #include "dps_stack.h"
 #include "wire.h"
 #include "test/unit/check.h"
+#include "test/unit/eal_test.h"
 #include "test/unit/stack/frames.h"
 
 #include <errno.h>
@@ -565,32 +566,7 @@ static void test_tx_backpressure(void)
 
 int main(void)
 {
-	char prefix[64];
-	char *argv[] = { "test_engine",
-			 "-l",
-			 "0",
-			 "--no-huge",
-			 "--no-shconf",
-			 "-m",
-			 "128",
-			 "--no-pci",
-			 "--no-telemetry",
-			 prefix,
-			 "--log-level=4",
-			 NULL };
-	cpu_set_t cpus;
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpsunit%d", (int)getpid());
-	/* Keep -l valid where this process may not use CPU 0. */
-	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && !CPU_ISSET(0, &cpus))
-		for (int i = 1; i < CPU_SETSIZE; i++)
-			if (CPU_ISSET(i, &cpus)) {
-				static char cpu[8];
-				snprintf(cpu, sizeof(cpu), "%d", i);
-				argv[2] = cpu;
-				break;
-			}
-	CHECK(rte_eal_init(11, argv) >= 0);
+	CHECK(test_eal_start("test_engine", "128") >= 0);
 	mp = rte_pktmbuf_pool_create("test_pool", POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				     SOCKET_ID_ANY);
 	CHECK(mp != NULL);
@@ -605,8 +581,6 @@ int main(void)
 	RUN(test_drops);
 	RUN(test_tx_backpressure);
 	rte_mempool_free(mp);
-	snprintf(prefix, sizeof(prefix), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(prefix); /* EAL leaves its (empty, with --no-telemetry) runtime directory */
+	test_eal_stop();
 	DONE();
 }

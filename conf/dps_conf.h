@@ -56,6 +56,7 @@ struct dps_conf {
 /* Enum indices, in the order of the choices in options.def. */
 enum { DPS_HUGEPAGES_AUTO, DPS_HUGEPAGES_ON, DPS_HUGEPAGES_OFF };
 enum { DPS_LOG_ERROR, DPS_LOG_WARNING, DPS_LOG_NOTICE, DPS_LOG_INFO, DPS_LOG_DEBUG };
+enum { DPS_FALLBACK_KERNEL, DPS_FALLBACK_ERROR };
 
 struct dps_opt_desc {
 	const char *name;

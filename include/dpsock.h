@@ -30,6 +30,24 @@ int dps_init(char *err, size_t errlen);
  * number of frames received, or -ENODEV when the engine is not running. */
 int dps_poll(void);
 
+/*
+ * Kernel fds that poll readable when the device has frames waiting (af_packet/af_xdp sockets of the
+ * PMD), for sleeping in the kernel while idle. Fills up to max, returns the count (0: the device
+ * has none; poll it now and then), -ENODEV when the engine is not running.
+ */
+int dps_wait_fds(int *fds, int max);
+
+/* When the engine's next timer is due (CLOCK_MONOTONIC ns, dps_now_ns()); DPS_DEADLINE_NONE if
+ * none or the engine is not running. Sleeping past it delays retransmissions and ARP. */
+uint64_t dps_next_deadline(void);
+
+/*
+ * fastcalldown (libdpsock.so only): poll the engine if the poll interval (DPSOCK_POLL_US) passed
+ * since the last poll, else return at once. Every hooked call on a dpsock socket does this; a
+ * program that computes for long between calls may call it to keep the stack responsive.
+ */
+void dps_fastcalldown(void);
+
 /* Stop the engine and release the device and DPDK (the device is free for the next process). */
 void dps_exit(void);
 
@@ -61,6 +79,8 @@ int dps_getsockname(int s, struct sockaddr_in *addr);
 int dps_getpeername(int s, struct sockaddr_in *addr);
 /* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
 int dps_events(int s);
+/* Bytes queued on s: unread (tx 0, FIONREAD) or unacknowledged (tx 1, SIOCOUTQ). */
+int dps_queued(int s, int tx);
 /*
  * fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change.
  * It runs in the middle of the engine's work on s: it may record the event (queue s, wake a

@@ -9,10 +9,15 @@
 #include "dps_log.h"
 #include "dps_mempool.h"
 #include "dps_stack.h"
+#include "tcp.h"
 #include "tcp_api.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,10 +30,77 @@ static struct dps_engine *engine;
 static struct rte_mempool *pool;
 static struct dps_conf conf;
 
+/* Kernel fds that become readable when the device has received frames (see dps_wait_fds). */
+#define MAX_WAIT_FDS 8
+static int wait_fds[MAX_WAIT_FDS];
+static int n_wait_fds;
+
+/* The open fd numbers of the process, as a bitmap of nbits bits (NULL on failure). */
+static uint64_t *fd_snapshot(unsigned *nbits)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	uint64_t *map;
+	unsigned n = 0;
+
+	if (d == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		long fd = strtol(de->d_name, NULL, 10);
+
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd >= 0 && (unsigned)fd >= n)
+			n = (unsigned)fd + 1;
+	}
+	map = calloc(n / 64 + 1, sizeof(*map));
+	if (map != NULL) {
+		rewinddir(d);
+		while ((de = readdir(d)) != NULL) {
+			long fd = strtol(de->d_name, NULL, 10);
+
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && (unsigned)fd < n)
+				map[fd / 64] |= 1ull << (fd % 64);
+		}
+	}
+	*nbits = n;
+	closedir(d);
+	return map;
+}
+
+/*
+ * The device's own kernel sockets (af_packet and af_xdp PMDs keep one per queue): the fds that are
+ * packet or XDP sockets now and were not open before DPDK started. They poll readable when frames
+ * wait in their rx ring, which lets an idle process sleep in the kernel and still wake at the first
+ * frame (DESIGN.md §4: the device's rx interrupt, where it has one).
+ */
+static void find_wait_fds(const uint64_t *before, unsigned nbefore)
+{
+	unsigned nafter;
+	uint64_t *after = fd_snapshot(&nafter);
+
+	n_wait_fds = 0;
+	if (after == NULL)
+		return;
+	for (unsigned fd = 0; fd < nafter && n_wait_fds < MAX_WAIT_FDS; fd++) {
+		int dom = 0;
+		socklen_t len = sizeof(dom);
+
+		if (!(after[fd / 64] & (1ull << (fd % 64))))
+			continue;
+		if (before != NULL && fd < nbefore && (before[fd / 64] & (1ull << (fd % 64))))
+			continue;
+		if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 &&
+		    (dom == AF_PACKET || dom == 44 /* AF_XDP */))
+			wait_fds[n_wait_fds++] = (int)fd;
+	}
+	free(after);
+}
+
 int dps_init(char *err, size_t errlen)
 {
 	struct dps_dev *dev = NULL;
 	char why[DPS_CONF_ERRLEN];
+	uint64_t *before = NULL;
+	unsigned nbefore = 0;
 	int rc;
 
 	if (engine != NULL)
@@ -36,6 +108,7 @@ int dps_init(char *err, size_t errlen)
 	rc = dps_conf_load(&conf, environ, err, errlen);
 	if (rc < 0)
 		return rc;
+	before = fd_snapshot(&nbefore);
 	rc = dps_eal_start(&conf, err, errlen);
 	if (rc < 0)
 		goto err_conf;
@@ -74,8 +147,10 @@ int dps_init(char *err, size_t errlen)
 		dps_dev_close(dev);
 		goto err_pool;
 	}
-	DPS_LOG(INFO, "engine up on %s, MAC " RTE_ETHER_ADDR_PRT_FMT, conf.dev,
-		RTE_ETHER_ADDR_BYTES(&dev->mac));
+	find_wait_fds(before, nbefore);
+	free(before);
+	DPS_LOG(INFO, "engine up on %s, MAC " RTE_ETHER_ADDR_PRT_FMT ", %d wait fd(s)", conf.dev,
+		RTE_ETHER_ADDR_BYTES(&dev->mac), n_wait_fds);
 	return 0;
 err_pool:
 	rte_mempool_free(pool);
@@ -83,6 +158,7 @@ err_pool:
 err_eal:
 	dps_eal_stop();
 err_conf:
+	free(before);
 	dps_conf_free(&conf);
 	return rc;
 }
@@ -94,10 +170,33 @@ int dps_poll(void)
 	return (int)dps_engine_poll(engine, dps_now_ns());
 }
 
+int dps_wait_fds(int *fds, int max)
+{
+	int n = 0;
+
+	if (engine == NULL)
+		return -ENODEV;
+	for (; n < n_wait_fds && n < max; n++)
+		fds[n] = wait_fds[n];
+	return n;
+}
+
+uint64_t dps_next_deadline(void)
+{
+	uint64_t at, tcp;
+
+	if (engine == NULL)
+		return DPS_DEADLINE_NONE;
+	at = engine->next_timer_ns;
+	tcp = engine->tcp != NULL ? dps_wheel_next_expiry(&engine->tcp->wheel) : DPS_DEADLINE_NONE;
+	return tcp < at ? tcp : at;
+}
+
 void dps_exit(void)
 {
 	if (engine == NULL)
 		return;
+	n_wait_fds = 0;
 	dps_engine_destroy(engine);
 	engine = NULL;
 	rte_mempool_free(pool);
@@ -256,4 +355,10 @@ int dps_set_callback(int s, void (*fn)(void *arg, uint32_t events), void *arg)
 {
 	ENGINE_OR_ENODEV();
 	return dps_tcp_set_callback(engine, s, fn, arg);
+}
+
+int dps_queued(int s, int tx)
+{
+	ENGINE_OR_ENODEV();
+	return dps_tcp_queued(engine, s, tx);
 }

@@ -105,6 +105,10 @@ int dps_tcp_events(struct dps_engine *e, int s);
 int dps_tcp_set_callback(struct dps_engine *e, int s, void (*fn)(void *arg, uint32_t events),
 			 void *arg);
 
+/* Bytes queued on s: received and not yet read (tx 0: FIONREAD), or sent and not yet acknowledged
+ * (tx 1: SIOCOUTQ). 0 for a listener. -EBADF. */
+int dps_tcp_queued(struct dps_engine *e, int s, int tx);
+
 /* The connection state of s (enum dps_tcp_state, for tests and stats). -EBADF. */
 int dps_tcp_state_of(struct dps_engine *e, int s);
 

@@ -411,6 +411,17 @@ int dps_tcp_set_callback(struct dps_engine *e, int s, void (*fn)(void *arg, uint
 	return 0;
 }
 
+int dps_tcp_queued(struct dps_engine *e, int s, int tx)
+{
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
+
+	if (dps_tcp_handle_listener(e, s) != NULL)
+		return 0;
+	if (t == NULL)
+		return -EBADF;
+	return (int)(tx ? t->snd_queued : t->rcv_queued);
+}
+
 int dps_tcp_state_of(struct dps_engine *e, int s)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);

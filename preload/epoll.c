@@ -1,0 +1,460 @@
+/*
+ * epoll: an epoll instance holding kernel and dpsock fds at once (DESIGN.md §5).
+ *
+ * The program's epoll fd is a real kernel epoll instance (the shadow): kernel fds go there with
+ * real_epoll_ctl, untouched. Our sockets are registered in user space (struct epitem) and put on
+ * the instance's ready list by their readiness callback. epoll_wait reports the ready list first,
+ * re-checking each socket's current readiness (level-triggered items stay on the list,
+ * edge-triggered and one-shot ones leave it), then asks the shadow with timeout 0 on every call,
+ * and blocks only by parking the coroutine, with the shadow fd watched by the scheduler so that
+ * a kernel event wakes it too.
+ *
+ * A listener's companion kernel socket (listen_kernel) is added to the shadow with the same data,
+ * so a loopback client shows as the listener being readable.
+ */
+#include "shim.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EP_ALWAYS (EPOLLERR | EPOLLHUP)
+
+static struct pepoll *pepoll_new(int fd)
+{
+	struct pepoll *ep = calloc(1, sizeof(*ep));
+
+	if (ep == NULL)
+		return NULL;
+	ep->kind = SHIM_PEPOLL;
+	ep->refs = 1;
+	ep->fd = fd;
+	shim_wlist_init(&ep->waiters);
+	return ep;
+}
+
+/* The shim object of epoll fd epfd, created for an instance made without us (lock held). */
+static struct pepoll *pepoll_of(int epfd, int *err)
+{
+	struct pepoll *ep = fd_pepoll(epfd);
+	char path[64], link[64];
+	ssize_t n;
+
+	if (ep != NULL)
+		return ep;
+	if (fdtab_get(epfd) != NULL) {
+		*err = -EINVAL; /* one of our sockets, not an epoll fd */
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		*err = -EBADF;
+		return NULL;
+	}
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[eventpoll]") != 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	ep = pepoll_new(epfd);
+	if (ep == NULL || fdtab_set(epfd, ep) < 0) {
+		free(ep);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return ep;
+}
+
+/* An epoll instance becomes the shim's when one of our sockets is first added to it (so the
+ * instances of DPDK and of the scheduler stay the kernel's alone). */
+DPS_EXPORT int epoll_create(int size)
+{
+	dps_real_init();
+	return real_epoll_create(size);
+}
+
+DPS_EXPORT int epoll_create1(int flags)
+{
+	dps_real_init();
+	return real_epoll_create1(flags);
+}
+
+static void rdy_add(struct pepoll *ep, struct epitem *it)
+{
+	if (it->ready)
+		return;
+	it->ready = true;
+	it->rdy_next = NULL;
+	it->rdy_prev = ep->rdy_tail;
+	if (ep->rdy_tail != NULL)
+		ep->rdy_tail->rdy_next = it;
+	else
+		ep->rdy_head = it;
+	ep->rdy_tail = it;
+}
+
+static void rdy_del(struct pepoll *ep, struct epitem *it)
+{
+	if (!it->ready)
+		return;
+	it->ready = false;
+	if (it->rdy_prev != NULL)
+		it->rdy_prev->rdy_next = it->rdy_next;
+	else
+		ep->rdy_head = it->rdy_next;
+	if (it->rdy_next != NULL)
+		it->rdy_next->rdy_prev = it->rdy_prev;
+	else
+		ep->rdy_tail = it->rdy_prev;
+	it->rdy_next = it->rdy_prev = NULL;
+}
+
+/* Unlink it from its instance and its socket, and free it (lock held). */
+static void item_free(struct epitem *it)
+{
+	struct pepoll *ep = it->ep;
+	struct epitem **pp;
+
+	rdy_del(ep, it);
+	if (it->ep_prev != NULL)
+		it->ep_prev->ep_next = it->ep_next;
+	else
+		ep->items = it->ep_next;
+	if (it->ep_next != NULL)
+		it->ep_next->ep_prev = it->ep_prev;
+	for (pp = &it->ps->epitems; *pp != NULL; pp = &(*pp)->sock_next)
+		if (*pp == it) {
+			*pp = it->sock_next;
+			break;
+		}
+	if (it->ps->kfd >= 0)
+		(void)real_epoll_ctl(ep->fd, EPOLL_CTL_DEL, it->ps->kfd, NULL);
+	ep->n_items--;
+	free(it);
+}
+
+void epoll_forget_sock(struct psock *ps)
+{
+	while (ps->epitems != NULL)
+		item_free(ps->epitems);
+}
+
+void epoll_destroy(struct pepoll *ep)
+{
+	while (ep->items != NULL)
+		item_free(ep->items);
+	shim_wake(&ep->waiters, ~0u);
+	free(ep);
+}
+
+/* Readiness of a user-space socket as epoll reports it (the companion is the shadow's). */
+static uint32_t item_events(const struct epitem *it)
+{
+	uint32_t ev;
+
+	if (it->ps->h >= 0) {
+		int e = dps_events(it->ps->h);
+
+		ev = e < 0 ? EP_ALWAYS : (uint32_t)e;
+	} else {
+		ev = it->ps->listening ? 0 : EPOLLOUT | EPOLLHUP;
+	}
+	if (ev & EPOLLIN)
+		ev |= EPOLLRDNORM;
+	if (ev & EPOLLOUT)
+		ev |= EPOLLWRNORM;
+	return ev & (it->events | EP_ALWAYS);
+}
+
+void epoll_sock_event(struct psock *ps, uint32_t events)
+{
+	for (struct epitem *it = ps->epitems; it != NULL; it = it->sock_next) {
+		if (it->disarmed || !(events & (it->events | EP_ALWAYS)))
+			continue;
+		rdy_add(it->ep, it);
+		shim_wake(&it->ep->waiters, ~0u);
+	}
+}
+
+static struct epitem *item_find(struct pepoll *ep, struct psock *ps, int fd)
+{
+	for (struct epitem *it = ps->epitems; it != NULL; it = it->sock_next)
+		if (it->ep == ep && it->fd == fd)
+			return it;
+	return NULL;
+}
+
+#define EP_USER_BITS                                                                        \
+	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP | EPOLLRDNORM |   \
+	 EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | \
+	 EPOLLWAKEUP | EPOLLMSG)
+
+static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct pepoll *ep;
+	struct psock *ps;
+	struct epitem *it;
+	int rc = 0;
+
+	if (epfd == fd)
+		return -EINVAL;
+	if (op != EPOLL_CTL_DEL && ev == NULL)
+		return -EFAULT;
+	shim_lock();
+	ps = shim_hold(fd);
+	if (ps == NULL) {
+		shim_unlock();
+		return -EBADF;
+	}
+	ep = pepoll_of(epfd, &rc);
+	if (ep == NULL)
+		goto out;
+	rc = psock_materialize(ps, fd);
+	if (rc < 0)
+		goto out;
+	it = item_find(ep, ps, fd);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (it != NULL) {
+			rc = -EEXIST;
+			break;
+		}
+		if ((ev->events & EPOLLEXCLUSIVE) &&
+		    (ev->events & ~(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLET |
+				    EPOLLEXCLUSIVE | EPOLLWAKEUP | EPOLLRDNORM | EPOLLWRNORM))) {
+			rc = -EINVAL; /* Linux: EPOLLEXCLUSIVE with ONESHOT/RDHUP... */
+			break;
+		}
+		it = calloc(1, sizeof(*it));
+		if (it == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		it->ep = ep;
+		it->ps = ps;
+		it->fd = fd;
+		it->events = ev->events & EP_USER_BITS;
+		it->data = ev->data;
+		it->sock_next = ps->epitems;
+		ps->epitems = it;
+		it->ep_next = ep->items;
+		if (ep->items != NULL)
+			ep->items->ep_prev = it;
+		ep->items = it;
+		ep->n_items++;
+		if (ps->kfd >= 0) {
+			struct epoll_event kev = *ev;
+
+			kev.events &= ~(uint32_t)EPOLLEXCLUSIVE;
+			(void)real_epoll_ctl(epfd, EPOLL_CTL_ADD, ps->kfd, &kev);
+		}
+		if (item_events(it))
+			rdy_add(ep, it);
+		break;
+	case EPOLL_CTL_MOD:
+		if (it == NULL) {
+			rc = -ENOENT;
+			break;
+		}
+		if ((ev->events & EPOLLEXCLUSIVE) || (it->events & EPOLLEXCLUSIVE)) {
+			rc = -EINVAL;
+			break;
+		}
+		it->events = ev->events & EP_USER_BITS;
+		it->data = ev->data;
+		it->disarmed = false;
+		if (ps->kfd >= 0)
+			(void)real_epoll_ctl(epfd, EPOLL_CTL_MOD, ps->kfd, ev);
+		rdy_del(ep, it);
+		if (item_events(it))
+			rdy_add(ep, it);
+		break;
+	case EPOLL_CTL_DEL:
+		if (it == NULL)
+			rc = -ENOENT;
+		else
+			item_free(it);
+		break;
+	default:
+		rc = -EINVAL;
+	}
+	if (rc == 0 && ep->rdy_head != NULL)
+		shim_wake(&ep->waiters, ~0u);
+out:
+	shim_obj_put(ps);
+	shim_unlock();
+	return rc;
+}
+
+DPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int rc;
+
+	dps_real_init();
+	if (fd_psock(fd) == NULL)
+		return real_epoll_ctl(epfd, op, fd, ev);
+	rc = sock_epoll_ctl(epfd, op, fd, ev);
+	if (rc == -ENODEV) /* the socket moved to the kernel */
+		return real_epoll_ctl(epfd, op, fd, ev);
+	return (int)shim_ret(rc);
+}
+
+/* Move ready user-space events into evs (lock held). */
+static int harvest(struct pepoll *ep, struct epoll_event *evs, int max)
+{
+	struct epitem *it = ep->rdy_head, *next;
+	int n = 0, budget = (int)ep->n_items;
+
+	while (it != NULL && n < max && budget-- > 0) {
+		uint32_t rev;
+
+		next = it->rdy_next;
+		rev = it->disarmed ? 0 : item_events(it);
+		if (rev == 0) {
+			rdy_del(ep, it);
+		} else {
+			evs[n].events = rev;
+			evs[n].data = it->data;
+			n++;
+			if (it->events & EPOLLONESHOT) {
+				it->disarmed = true;
+				rdy_del(ep, it);
+			} else if (it->events & EPOLLET) {
+				rdy_del(ep, it);
+			} else if (next != NULL) {
+				rdy_del(ep, it); /* level-triggered: stays ready, at the tail */
+				rdy_add(ep, it);
+			}
+		}
+		it = next;
+	}
+	return n;
+}
+
+/* epoll_wait and friends; deadline absolute ns or DPS_DEADLINE_NONE, 0 for "do not wait". */
+static int sock_epoll_wait(int epfd, struct epoll_event *evs, int max, uint64_t deadline)
+{
+	struct pepoll *ep;
+	int n, m, rc;
+
+	if (max <= 0)
+		return -EINVAL;
+	if (evs == NULL)
+		return -EFAULT;
+	for (;;) {
+		shim_lock();
+		ep = fd_pepoll(epfd);
+		if (ep == NULL) {
+			shim_unlock();
+			return -EBADF;
+		}
+		ep->refs++;
+		shim_poll_locked(true);
+		n = harvest(ep, evs, max);
+		shim_unlock();
+		if (n < max) {
+			m = real_epoll_wait(epfd, evs + n, max - n, 0);
+			if (m < 0 && n == 0) {
+				rc = -errno;
+				goto put;
+			}
+			if (m > 0)
+				n += m;
+		}
+		if (n > 0 || deadline == 0) {
+			rc = n;
+			goto put;
+		}
+		if (deadline != DPS_DEADLINE_NONE && dps_now_ns() >= deadline) {
+			rc = 0;
+			goto put;
+		}
+		struct shim_wait w = { &ep->waiters, ~0u };
+		uint32_t kev = EPOLLIN;
+
+		shim_lock();
+		rc = ep->rdy_head != NULL ? 0 : shim_block(&w, 1, &epfd, &kev, 1, deadline);
+		shim_obj_put(ep);
+		shim_unlock();
+		if (rc == -ETIMEDOUT)
+			return 0;
+		if (rc == -EINTR)
+			return -EINTR; /* never restarted (signal(7)) */
+	}
+put:
+	shim_lock();
+	shim_obj_put(ep);
+	shim_unlock();
+	return rc;
+}
+
+static bool use_shim(int epfd)
+{
+	return !shim_inside && fd_pepoll(epfd) != NULL &&
+	       atomic_load(&shim.state) == ENGINE_RUNNING;
+}
+
+static uint64_t ms_deadline(int timeout)
+{
+	if (timeout < 0)
+		return DPS_DEADLINE_NONE;
+	if (timeout == 0)
+		return 0;
+	return dps_now_ns() + (uint64_t)timeout * 1000000u;
+}
+
+static int with_mask(int epfd, struct epoll_event *evs, int max, uint64_t deadline,
+		     const sigset_t *mask)
+{
+	sigset_t old;
+	int rc;
+
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	rc = sock_epoll_wait(epfd, evs, max, deadline);
+	if (mask != NULL)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return (int)shim_ret(rc);
+}
+
+DPS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	dps_real_init();
+	if (!use_shim(epfd))
+		return real_epoll_wait(epfd, evs, max, timeout);
+	return with_mask(epfd, evs, max, ms_deadline(timeout), NULL);
+}
+
+DPS_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
+			   const sigset_t *mask)
+{
+	dps_real_init();
+	if (!use_shim(epfd))
+		return real_epoll_pwait(epfd, evs, max, timeout, mask);
+	return with_mask(epfd, evs, max, ms_deadline(timeout), mask);
+}
+
+DPS_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *t,
+			    const sigset_t *mask)
+{
+	uint64_t deadline = DPS_DEADLINE_NONE;
+
+	dps_real_init();
+	if (!use_shim(epfd)) {
+		if (real_epoll_pwait2 == NULL)
+			return (int)shim_ret(-ENOSYS);
+		return real_epoll_pwait2(epfd, evs, max, t, mask);
+	}
+	if (t != NULL) {
+		if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)
+			return (int)shim_ret(-EINVAL);
+		deadline = t->tv_sec == 0 && t->tv_nsec == 0
+				   ? 0
+				   : dps_now_ns() + (uint64_t)t->tv_sec * 1000000000u +
+					     (uint64_t)t->tv_nsec;
+	}
+	return with_mask(epfd, evs, max, deadline, mask);
+}

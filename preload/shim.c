@@ -1,0 +1,256 @@
+/*
+ * shim: configuration, the engine's start, fastcalldown, and blocking (DESIGN.md §2, §4).
+ *
+ * Call order of a hooked call on one of our fds: shim_lock() -> shim_hold(fd) -> shim_poll_locked()
+ * (fastcalldown: a TSC read; an engine poll when poll_us passed) -> the native call -> when it
+ * would block and the fd is blocking: shim_block() (unlock, dps_park, lock) and try again ->
+ * shim_obj_put() -> shim_unlock() -> shim_ret().
+ */
+#include "shim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+
+extern char **environ;
+
+struct shim shim = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.placeholder = -1,
+};
+
+__thread bool shim_inside;
+__thread bool shim_app_thread;
+
+/* Per thread: which engine generation this thread's scheduler watches the device fds of. */
+static __thread unsigned thread_gen;
+
+static void warn_once(const char *what, const char *why)
+{
+	static atomic_flag warned = ATOMIC_FLAG_INIT;
+
+	if (!atomic_flag_test_and_set(&warned))
+		fprintf(stderr, "dpsock: %s: %s; using kernel sockets\n", what, why);
+}
+
+int shim_conf(void)
+{
+	char err[DPS_CONF_ERRLEN];
+	int rc;
+
+	if (shim.conf_ok)
+		return 0;
+	if (atomic_load(&shim.state) == ENGINE_FAILED)
+		return -EINVAL;
+	rc = dps_conf_load(&shim.conf, environ, err, sizeof(err));
+	if (rc < 0) {
+		/* fallback itself may be what is wrong: only an explicit "error" exits. */
+		const char *fb = getenv("DPSOCK_FALLBACK");
+
+		if (fb != NULL && strcmp(fb, "error") == 0) {
+			fprintf(stderr, "dpsock: %s\n", err);
+			exit(1);
+		}
+		warn_once("configuration", err);
+		atomic_store(&shim.state, ENGINE_FAILED);
+		return -EINVAL;
+	}
+	shim.conf_ok = true;
+	return 0;
+}
+
+static int idle_hook(void *arg, uint64_t now, uint64_t *deadline);
+
+int shim_engine_start(void)
+{
+	char err[DPS_CONF_ERRLEN] = "";
+	int rc;
+
+	switch (atomic_load(&shim.state)) {
+	case ENGINE_RUNNING:
+		return 0;
+	case ENGINE_FAILED:
+		return -ENODEV;
+	case ENGINE_OFF:
+		break;
+	}
+	if (shim_conf() < 0)
+		return -ENODEV;
+	rc = dps_init(err, sizeof(err));
+	if (rc < 0) {
+		if (shim.conf.fallback == DPS_FALLBACK_ERROR) {
+			fprintf(stderr, "dpsock: %s\n", err[0] ? err : strerror(-rc));
+			exit(1);
+		}
+		warn_once("cannot start the engine", err[0] ? err : strerror(-rc));
+		atomic_store(&shim.state, ENGINE_FAILED);
+		return -ENODEV;
+	}
+	shim.tsc_hz = rte_get_tsc_hz();
+	shim.poll_tsc = shim.tsc_hz / 1000000 * shim.conf.poll_us;
+	shim.n_wait_fds = dps_wait_fds(shim.wait_fds, 8);
+	if (shim.n_wait_fds < 0)
+		shim.n_wait_fds = 0;
+	atomic_fetch_add(&shim.gen, 1);
+	atomic_store(&shim.state, ENGINE_RUNNING);
+	return 0;
+}
+
+void shim_poll_locked(bool force)
+{
+	uint64_t t;
+
+	if (atomic_load_explicit(&shim.state, memory_order_relaxed) != ENGINE_RUNNING)
+		return;
+	t = rte_rdtsc();
+	if (!force && t - atomic_load_explicit(&shim.last_poll_tsc, memory_order_relaxed) <
+			      shim.poll_tsc)
+		return;
+	atomic_store_explicit(&shim.last_poll_tsc, t, memory_order_relaxed);
+	(void)dps_poll();
+}
+
+/* The public fastcalldown, for programs with long computations between calls. */
+DPS_EXPORT void dps_fastcalldown(void)
+{
+	if (atomic_load_explicit(&shim.state, memory_order_relaxed) != ENGINE_RUNNING)
+		return;
+	if (rte_rdtsc() - atomic_load_explicit(&shim.last_poll_tsc, memory_order_relaxed) <
+	    shim.poll_tsc)
+		return;
+	shim_lock();
+	shim_poll_locked(false);
+	shim_unlock();
+}
+
+/* ---- waiting ---- */
+
+void shim_wlist_init(struct shim_wlist *l)
+{
+	l->head.next = l->head.prev = &l->head;
+}
+
+static void wlist_add(struct shim_wlist *l, struct shim_waiter *w)
+{
+	if (l->head.next == NULL)
+		shim_wlist_init(l);
+	w->next = &l->head;
+	w->prev = l->head.prev;
+	l->head.prev->next = w;
+	l->head.prev = w;
+}
+
+static void wlist_del(struct shim_waiter *w)
+{
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->next = w->prev = w;
+}
+
+void shim_wake(struct shim_wlist *l, uint32_t ev)
+{
+	if (l->head.next == NULL)
+		return;
+	for (struct shim_waiter *w = l->head.next; w != &l->head; w = w->next)
+		if (ev & (w->mask | EPOLLERR | EPOLLHUP))
+			(void)dps_co_unpark(w->co);
+}
+
+/* The scheduler's idle hook of a thread blocked in the shim: poll the engine, and tell the
+ * scheduler to wake for the engine's next timer. */
+static int idle_hook(void *arg, uint64_t now, uint64_t *deadline)
+{
+	uint64_t at;
+	int n;
+
+	(void)arg;
+	if (atomic_load_explicit(&shim.state, memory_order_relaxed) != ENGINE_RUNNING)
+		return 0;
+	shim_lock();
+	atomic_store_explicit(&shim.last_poll_tsc, rte_rdtsc(), memory_order_relaxed);
+	n = dps_poll();
+	at = dps_next_deadline();
+	shim_unlock();
+	/* A device without a pollable fd cannot wake the sleeper: nap at most 1 ms. */
+	if (shim.n_wait_fds == 0 && at > now + 1000000)
+		at = now + 1000000;
+	if (at < *deadline)
+		*deadline = at;
+	return n > 0;
+}
+
+/* First block of this thread (or of a new engine): install the idle hook and watch the device. */
+static void thread_setup(void)
+{
+	unsigned gen = atomic_load(&shim.gen);
+
+	if (thread_gen == gen)
+		return;
+	thread_gen = gen;
+	(void)dps_sched_set_idle_hook(idle_hook, NULL);
+	(void)dps_sched_set_idle_spin(shim.conf_ok ? shim.conf.idle_spin_us * 1000 : 0);
+	for (int i = 0; i < shim.n_wait_fds; i++)
+		(void)dps_sched_add_fd(shim.wait_fds[i], EPOLLIN, NULL, NULL);
+}
+
+static void kfd_ready(void *arg, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	(void)dps_co_unpark(arg);
+}
+
+uint64_t shim_deadline(uint64_t t_ns)
+{
+	return t_ns == 0 ? DPS_DEADLINE_NONE : dps_now_ns() + t_ns;
+}
+
+int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev, int nk,
+	       uint64_t deadline)
+{
+	struct shim_waiter stackw[8], *ws = stackw;
+	struct dps_co *self = dps_self();
+	int added[64];
+	int nadded = 0, rc;
+	bool capped = false;
+	uint64_t until = deadline;
+
+	if (self == NULL)
+		return -ENOMEM;
+	if (nw > 8) {
+		ws = calloc((size_t)nw, sizeof(*ws));
+		if (ws == NULL)
+			return -ENOMEM;
+	}
+	thread_setup();
+	for (int i = 0; i < nw; i++) {
+		ws[i].co = self;
+		ws[i].mask = w[i].mask;
+		wlist_add(w[i].list, &ws[i]);
+	}
+	shim_unlock();
+	for (int i = 0; i < nk; i++) {
+		if (nadded < 64 && dps_sched_add_fd(kfds[i], kev[i], kfd_ready, self) == 0)
+			added[nadded++] = kfds[i];
+		else
+			capped = true; /* watched elsewhere, or too many: check it every millisecond */
+	}
+	if (capped && (deadline == DPS_DEADLINE_NONE || deadline > dps_now_ns() + 1000000))
+		deadline = dps_now_ns() + 1000000;
+	shim_block_enter();
+	rc = dps_park(deadline);
+	shim_block_leave();
+	for (int i = 0; i < nadded; i++)
+		(void)dps_sched_del_fd(added[i]);
+	shim_lock();
+	for (int i = 0; i < nw; i++)
+		wlist_del(&ws[i]);
+	if (ws != stackw)
+		free(ws);
+	if (rc == -ETIMEDOUT && capped && (until == DPS_DEADLINE_NONE || dps_now_ns() < until))
+		rc = 0; /* our own 1 ms cap, not the caller's deadline */
+	return rc == -ETIMEDOUT || rc == -EINTR ? rc : 0;
+}

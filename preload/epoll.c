@@ -187,8 +187,8 @@ static struct epitem *item_find(struct pepoll *ep, struct psock *ps, int fd)
 	return NULL;
 }
 
-#define EP_USER_BITS                                                                        \
-	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP | EPOLLRDNORM |   \
+#define EP_USER_BITS                                                                         \
+	(EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP | EPOLLRDNORM |    \
 	 EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | \
 	 EPOLLWAKEUP | EPOLLMSG)
 
@@ -451,10 +451,10 @@ DPS_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const st
 	if (t != NULL) {
 		if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000)
 			return (int)shim_ret(-EINVAL);
-		deadline = t->tv_sec == 0 && t->tv_nsec == 0
-				   ? 0
-				   : dps_now_ns() + (uint64_t)t->tv_sec * 1000000000u +
-					     (uint64_t)t->tv_nsec;
+		deadline =
+		    t->tv_sec == 0 && t->tv_nsec == 0
+			? 0
+			: dps_now_ns() + (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
 	}
 	return with_mask(epfd, evs, max, deadline, mask);
 }

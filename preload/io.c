@@ -297,8 +297,8 @@ DPS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return shim_ret(rc);
 }
 
-DPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
-			  const struct sockaddr *sa, socklen_t len)
+DPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+			  socklen_t len)
 {
 	struct iovec v = { (void *)buf, n };
 	ssize_t rc;
@@ -352,7 +352,8 @@ static ssize_t sock_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	ssize_t total = 0;
 
 	while ((size_t)total < count) {
-		size_t want = count - (size_t)total < sizeof(buf) ? count - (size_t)total : sizeof(buf);
+		size_t want =
+		    count - (size_t)total < sizeof(buf) ? count - (size_t)total : sizeof(buf);
 		ssize_t got = offset != NULL ? pread(in_fd, buf, want, *offset + total)
 					     : real_read(in_fd, buf, want);
 		struct iovec v;

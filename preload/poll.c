@@ -48,7 +48,7 @@ static int poll_pass(struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t *
 		if (ev & EPOLLOUT)
 			ev |= POLLWRNORM;
 		fds[i].revents =
-			(short)(ev & ((uint16_t)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
+		    (short)(ev & ((uint16_t)fds[i].events | POLLERR | POLLHUP | POLLNVAL));
 		if (fds[i].revents)
 			ready++;
 	}
@@ -166,9 +166,10 @@ DPS_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 	if (!use_shim(fds, n))
 		return real_poll(fds, n, timeout);
 	return (int)shim_ret(shim_poll(fds, n,
-				       timeout < 0    ? DPS_DEADLINE_NONE
-				       : timeout == 0 ? 0
-						      : dps_now_ns() + (uint64_t)timeout * 1000000u));
+				       timeout < 0 ? DPS_DEADLINE_NONE
+				       : timeout == 0
+					   ? 0
+					   : dps_now_ns() + (uint64_t)timeout * 1000000u));
 }
 
 DPS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask)
@@ -305,9 +306,9 @@ DPS_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval 
 		if (tv->tv_sec < 0 || tv->tv_usec < 0)
 			return (int)shim_ret(-EINVAL);
 		deadline = tv->tv_sec == 0 && tv->tv_usec == 0
-				   ? 0
-				   : dps_now_ns() + (uint64_t)tv->tv_sec * 1000000000u +
-					     (uint64_t)tv->tv_usec * 1000u;
+			       ? 0
+			       : dps_now_ns() + (uint64_t)tv->tv_sec * 1000000000u +
+				     (uint64_t)tv->tv_usec * 1000u;
 	}
 	rc = shim_select(nfds, r, w, e, deadline);
 	if (tv != NULL && deadline != 0) {

@@ -24,15 +24,16 @@ static int optional(const char *name)
 
 static void resolve(void)
 {
-#define DPS_REAL_RESOLVE(ret, name, params)                                                     \
-	do {                                                                                    \
-		void *p = dlsym(RTLD_NEXT, #name);                                              \
-		if (p == NULL && !optional(#name)) {                                            \
-			static const char msg[] = "libdpsock: libc has no " #name ", cannot run\n"; \
-			(void)!syscall(1, 2, msg, sizeof(msg) - 1);                             \
-			abort();                                                                \
-		}                                                                               \
-		memcpy(&real_##name, &p, sizeof(p));                                            \
+#define DPS_REAL_RESOLVE(ret, name, params)                                   \
+	do {                                                                  \
+		void *p = dlsym(RTLD_NEXT, #name);                            \
+		if (p == NULL && !optional(#name)) {                          \
+			static const char msg[] =                             \
+			    "libdpsock: libc has no " #name ", cannot run\n"; \
+			(void)!syscall(1, 2, msg, sizeof(msg) - 1);           \
+			abort();                                              \
+		}                                                             \
+		memcpy(&real_##name, &p, sizeof(p));                          \
 	} while (0);
 	DPS_REAL_FUNCS(DPS_REAL_RESOLVE)
 #undef DPS_REAL_RESOLVE

@@ -106,8 +106,8 @@ void shim_poll_locked(bool force)
 	if (atomic_load_explicit(&shim.state, memory_order_relaxed) != ENGINE_RUNNING)
 		return;
 	t = rte_rdtsc();
-	if (!force && t - atomic_load_explicit(&shim.last_poll_tsc, memory_order_relaxed) <
-			      shim.poll_tsc)
+	if (!force &&
+	    t - atomic_load_explicit(&shim.last_poll_tsc, memory_order_relaxed) < shim.poll_tsc)
 		return;
 	atomic_store_explicit(&shim.last_poll_tsc, t, memory_order_relaxed);
 	(void)dps_poll();
@@ -236,7 +236,8 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
 		if (nadded < 64 && dps_sched_add_fd(kfds[i], kev[i], kfd_ready, self) == 0)
 			added[nadded++] = kfds[i];
 		else
-			capped = true; /* watched elsewhere, or too many: check it every millisecond */
+			capped =
+			    true; /* watched elsewhere, or too many: check it every millisecond */
 	}
 	if (capped && (deadline == DPS_DEADLINE_NONE || deadline > dps_now_ns() + 1000000))
 		deadline = dps_now_ns() + 1000000;

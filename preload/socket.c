@@ -204,8 +204,7 @@ static void kernel_companion(struct psock *ps, uint16_t port)
 		if (ps->opts[i].level == SOL_SOCKET && ps->opts[i].name == SO_REUSEPORT)
 			(void)real_setsockopt(k, SOL_SOCKET, SO_REUSEPORT, ps->opts[i].val,
 					      ps->opts[i].len);
-	if (real_bind(k, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    real_listen(k, ps->backlog) < 0) {
+	if (real_bind(k, (struct sockaddr *)&a, sizeof(a)) < 0 || real_listen(k, ps->backlog) < 0) {
 		fprintf(stderr, "dpsock: port %u: kernel listener (listen_kernel=1) failed: %s\n",
 			port, strerror(errno));
 		real_close(k);

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # demo.sh: the main job, from a fresh clone (root, Debian 12). Installs the packages, builds, brings
-# up the testbed, runs dps-echo on dpsock and pings it from the kernel peer, then gives the same
-# veth to the kernel's own stack and pings that: an A/B of ICMP round trips on one link, one run.
-# Takes the testbed down again if it brought it up.
-#
-# At this stage dpsock answers ARP and ICMP; later issues grow this into nginx on dpsock vs the kernel.
+# up the testbed, and runs an unmodified program on dpsock next to the same program on the kernel,
+# on the same veth, in one run:
+#   1. redis-server (Debian's binary) under LD_PRELOAD=libdpsock.so in dps-stack; redis-benchmark
+#      (SET, GET) from the kernel peer in dps-peer; then the same redis-server on the kernel's stack
+#      of dps-stack (dps0 given the address). Rounds alternate, medians are reported, and ratios.
+#   2. ICMP: ping RTTs to dps-echo on dpsock vs the kernel.
+# Takes the testbed down again if it brought it up. Figures are noisy on a shared machine: read
+# the ratios (dpsock/kernel), not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")"
 COUNT=${DPSTEST_DEMO_PINGS:-500}
+ROUNDS=${DPSTEST_DEMO_ROUNDS:-3}
+REQUESTS=${DPSTEST_DEMO_REQUESTS:-50000}
 STACK_IP=198.18.0.2
 WORK=$(mktemp -d /tmp/dps-demo.XXXXXX)
-created=0 echo_pid=
+created=0 echo_pid= redis_pid=
 
 cleanup() {
+	[ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
 	[ -n "$echo_pid" ] && kill -TERM "$echo_pid" 2>/dev/null && wait "$echo_pid" 2>/dev/null
 	ip -n dps-stack addr flush dev dps0 2>/dev/null || true
 	[ $created = 1 ] && test/testbed.sh down
@@ -38,6 +44,50 @@ ping_stats() {
 		i = int(n * 0.99); if (i < 1) i = 1
 		printf "%s %s %s %s\n", r[int((n + 1) / 2)], r[i], r[n], loss }' "$WORK/rtt.txt"
 }
+
+# redis_start [LD_PRELOAD value]: redis-server in dps-stack, up to 30 s to answer PING.
+redis_start() {
+	ip netns exec dps-stack env ${1:+LD_PRELOAD=$1} DPSOCK_DEV=net_af_packet0,iface=dps0 \
+		DPSOCK_IP=$STACK_IP/24 timeout 600 redis-server --port 6379 --protected-mode no \
+		--save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+	redis_pid=$!
+	for _ in $(seq 300); do
+		ip netns exec dps-peer redis-cli -h $STACK_IP PING 2>/dev/null | grep -q PONG && return
+		sleep 0.1
+	done
+	cat "$WORK/redis.log"; exit 1
+}
+redis_stop() { kill -TERM "$redis_pid"; wait "$redis_pid" || true; redis_pid=; }
+# bench: "set_rps get_rps" of one redis-benchmark run from the kernel peer.
+bench() {
+	ip netns exec dps-peer redis-benchmark -h $STACK_IP -t set,get -n "$REQUESTS" -c 20 --csv \
+		2>/dev/null | tr -d '"' | awk -F, '$1 == "SET" { s = $2 } $1 == "GET" { g = $2 }
+		END { print s, g }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "== redis-server on dpsock vs on the kernel: redis-benchmark -t set,get -n $REQUESTS -c 20, $ROUNDS rounds"
+: >"$WORK/d.txt"; : >"$WORK/k.txt"
+for r in $(seq "$ROUNDS"); do
+	redis_start "$PWD/build/preload/libdpsock.so"
+	bench >>"$WORK/d.txt"
+	redis_stop
+	ip -n dps-stack addr add $STACK_IP/24 dev dps0
+	ip -n dps-peer neigh flush dev dps1
+	redis_start ""
+	bench >>"$WORK/k.txt"
+	redis_stop
+	ip -n dps-stack addr flush dev dps0
+	ip -n dps-peer neigh flush dev dps1
+	echo "   round $r: dpsock $(tail -1 "$WORK/d.txt")   kernel $(tail -1 "$WORK/k.txt")  (SET GET req/s)"
+done
+ds=$(cut -d' ' -f1 "$WORK/d.txt" | median); dg=$(cut -d' ' -f2 "$WORK/d.txt" | median)
+ks=$(cut -d' ' -f1 "$WORK/k.txt" | median); kg=$(cut -d' ' -f2 "$WORK/k.txt" | median)
+printf '%-8s %14s %14s\n' stack "SET req/s" "GET req/s"
+printf '%-8s %14s %14s\n' dpsock "$ds" "$dg" kernel "$ks" "$kg"
+awk -v a="$ds" -v b="$ks" -v c="$dg" -v d="$kg" 'BEGIN {
+	if (b > 0 && d > 0) printf "dpsock/kernel: SET %.2f, GET %.2f\n", a / b, c / d }'
+echo
 
 echo "== dpsock: dps-echo on dps0 (net_af_packet) in dps-stack, $COUNT pings from dps-peer"
 ip netns exec dps-stack env DPSOCK_DEV=net_af_packet0,iface=dps0 DPSOCK_IP=$STACK_IP/24 \

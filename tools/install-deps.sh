@@ -7,6 +7,8 @@ PACKAGES=(
 	dpdk libdpdk-dev libnuma-dev libjemalloc-dev libpcap-dev
 	# testbed and peers
 	iproute2 iputils-ping arping ethtool procps tshark python3 socat
+	# unmodified programs run on dpsock by the tests and the demo
+	redis-server redis-tools curl bc
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,4 +24,12 @@ export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture: answer no, without a prompt.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Packages with a service (redis-server) must not start it: the tests start their own instances,
+# in their own namespaces. policy-rc.d 101 = "action forbidden" for invoke-rc.d.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ $own_policy = 1 ] && rm -f "$policy"; exit 1; }
+if [ $own_policy = 1 ]; then rm -f "$policy"; fi

@@ -71,8 +71,9 @@ static void psock_destroy(struct psock *ps)
 {
 	if (ps->epitems != NULL)
 		epoll_forget_sock(ps);
-	if (ps->h >= 0)
-		(void)dps_close(ps->h);
+	if (ps->h >= 0 && atomic_load(&shim.state) == ENGINE_RUNNING)
+		(void)dps_close(
+		    ps->h); /* never in a forked child: the connection is the parent's */
 	if (ps->kfd >= 0)
 		real_close(ps->kfd);
 	/* No waiter is left: a blocked call holds a reference (shim_hold), as the kernel's fdget. */

@@ -15,6 +15,8 @@
 
 #include <rte_cycles.h>
 
+#include "dps_eal.h"
+
 extern char **environ;
 
 struct shim shim = {
@@ -63,6 +65,14 @@ int shim_conf(void)
 }
 
 static int idle_hook(void *arg, uint64_t now, uint64_t *deadline);
+static pid_t engine_pid;
+
+/* At exit: DPDK stays up (other threads may still run), but its runtime directory goes. */
+static void shim_atexit(void)
+{
+	if (atomic_load(&shim.state) == ENGINE_RUNNING && getpid() == engine_pid)
+		dps_eal_forget_runtime_dir();
+}
 
 int shim_engine_start(void)
 {
@@ -74,6 +84,8 @@ int shim_engine_start(void)
 		return 0;
 	case ENGINE_FAILED:
 		return -ENODEV;
+	case ENGINE_FORKED:
+		return -EBADF;
 	case ENGINE_OFF:
 		break;
 	}
@@ -95,6 +107,8 @@ int shim_engine_start(void)
 	if (shim.n_wait_fds < 0)
 		shim.n_wait_fds = 0;
 	atomic_fetch_add(&shim.gen, 1);
+	engine_pid = getpid();
+	atexit(shim_atexit);
 	atomic_store(&shim.state, ENGINE_RUNNING);
 	return 0;
 }
@@ -254,4 +268,34 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
 	if (rc == -ETIMEDOUT && capped && (until == DPS_DEADLINE_NONE || dps_now_ns() < until))
 		rc = 0; /* our own 1 ms cap, not the caller's deadline */
 	return rc == -ETIMEDOUT || rc == -EINTR ? rc : 0;
+}
+
+/*
+ * fork (DESIGN.md §6): a child of a process whose engine runs must never touch the device (it
+ * shares the parent's af_packet rings and would answer for the parent's connections). The engine
+ * lock is taken around fork so that the child's copy of it is free, and the child marks the
+ * engine as its parent's: its inherited dpsock sockets can be closed, locally, and nothing else.
+ * A child forked before the engine started (nginx's master) starts its own when it needs one.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&shim.lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&shim.lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&shim.lock, NULL);
+	shim_inside = false;
+	if (atomic_load(&shim.state) == ENGINE_RUNNING)
+		atomic_store(&shim.state, ENGINE_FORKED);
+}
+
+__attribute__((constructor(102))) static void shim_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

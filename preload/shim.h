@@ -40,6 +40,8 @@ enum shim_engine_state {
 	ENGINE_OFF, /* not started yet: sockets record bind/listen/options (pending) */
 	ENGINE_RUNNING,
 	ENGINE_FAILED, /* start failed and fallback=kernel: every socket goes to the kernel */
+	ENGINE_FORKED, /* a child forked while the parent's engine ran: its sockets are the
+			* parent's; they can only be closed, locally (DESIGN.md §6) */
 };
 
 /* A coroutine blocked in a shim call, on the lists of what it waits for. */

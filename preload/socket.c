@@ -103,6 +103,16 @@ struct psock *shim_hold(int fd)
 {
 	struct psock *ps = fd_psock(fd);
 
+	if (ps != NULL && ps->h >= 0 && atomic_load(&shim.state) == ENGINE_FORKED) {
+		static atomic_flag warned = ATOMIC_FLAG_INIT;
+
+		if (!atomic_flag_test_and_set(&warned))
+			fprintf(stderr,
+				"dpsock: fd %d: a dpsock socket inherited through fork() can "
+				"only be closed in the child\n",
+				fd);
+		return NULL;
+	}
 	if (ps != NULL) {
 		ps->refs++;
 		shim_app_thread = true;

@@ -44,5 +44,8 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen);
 
 /* Release EAL's resources (rte_eal_cleanup). */
 void dps_eal_stop(void);
+/* Remove the runtime directory only, leaving DPDK up: for a process that exits with the engine
+ * still running (the preload shim's atexit), where a full cleanup could race its other threads. */
+void dps_eal_forget_runtime_dir(void);
 
 #endif

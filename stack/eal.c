@@ -300,6 +300,16 @@ static void remove_runtime_dir(const char *dir)
 	rmdir(dir);
 }
 
+void dps_eal_forget_runtime_dir(void)
+{
+	char dir[PATH_MAX];
+
+	if (eal_result == 0) {
+		snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+		remove_runtime_dir(dir);
+	}
+}
+
 void dps_eal_stop(void)
 {
 	char dir[PATH_MAX];

@@ -264,6 +264,10 @@ int psock_to_kernel(struct psock *ps, int fd)
 	int k, fdflags;
 	struct timeval tv;
 
+	if (ps->kfd >= 0) { /* the companion listener would hold the port */
+		real_close(ps->kfd);
+		ps->kfd = -1;
+	}
 	k = real_socket(AF_INET, SOCK_STREAM | (ps->nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (k < 0)
 		return -errno;

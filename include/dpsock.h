@@ -48,6 +48,10 @@ uint64_t dps_next_deadline(void);
  */
 void dps_fastcalldown(void);
 
+/* Hand the frames queued for transmission to the device now (dps_poll does it too). 0, or
+ * -ENODEV when the engine is not running. */
+int dps_flush(void);
+
 /* Stop the engine and release the device and DPDK (the device is free for the next process). */
 void dps_exit(void);
 

@@ -149,6 +149,8 @@ static ssize_t sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
 	}
 	if (total > 0)
 		rc = total;
+	/* What one call wrote leaves in one burst, now: the program may not call us again soon. */
+	(void)dps_flush();
 out:
 	shim_obj_put(ps);
 	shim_unlock();

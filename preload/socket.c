@@ -116,6 +116,7 @@ struct psock *shim_hold(int fd)
 	if (ps != NULL) {
 		ps->refs++;
 		shim_app_thread = true;
+		shim_poll_locked(false); /* fastcalldown: every hooked call on our fds */
 	}
 	return ps;
 }

@@ -192,6 +192,14 @@ uint64_t dps_next_deadline(void)
 	return tcp < at ? tcp : at;
 }
 
+int dps_flush(void)
+{
+	if (engine == NULL)
+		return -ENODEV;
+	dps_engine_flush(engine);
+	return 0;
+}
+
 void dps_exit(void)
 {
 	if (engine == NULL)

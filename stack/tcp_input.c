@@ -236,8 +236,11 @@ static void reset_input(struct dps_tcb *t)
 	case DPS_TCP_ESTABLISHED:
 	case DPS_TCP_FIN_WAIT_1:
 	case DPS_TCP_FIN_WAIT_2:
-	case DPS_TCP_CLOSE_WAIT:
 		dps_tcp_drop(t, -ECONNRESET);
+		return;
+	case DPS_TCP_CLOSE_WAIT:
+		/* The peer had closed: Linux reports EPIPE, not ECONNRESET (tcp_reset()). */
+		dps_tcp_drop(t, -EPIPE);
 		return;
 	case DPS_TCP_CLOSING:
 	case DPS_TCP_LAST_ACK:

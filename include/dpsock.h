@@ -25,6 +25,9 @@ extern "C" {
  * running), -errno from DPDK.
  */
 int dps_init(char *err, size_t errlen);
+/* The same with the DPSOCK_* variables of envp instead of the process's environment (the preload
+ * shim passes the environment the program started with: nginx clears its workers'). */
+int dps_init_env(char **envp, char *err, size_t errlen);
 
 /* One engine iteration: receive a burst, process it, run due timers, flush transmits. Returns the
  * number of frames received, or -ENODEV when the engine is not running. */

@@ -30,6 +30,30 @@ __thread bool shim_app_thread;
 /* Per thread: which engine generation this thread's scheduler watches the device fds of. */
 static __thread unsigned thread_gen;
 
+/* The DPSOCK_* variables the program started with, copied before main(): the configuration
+ * stays the same in children whose environment the program replaced (nginx's workers keep only
+ * TZ). exec'ed programs get the real environment, as the program passes it. */
+static char **start_env;
+
+__attribute__((constructor(103))) static void save_env(void)
+{
+	size_t n = 0, k = 0;
+
+	for (char **e = environ; e != NULL && *e != NULL; e++)
+		n += strncmp(*e, "DPSOCK_", 7) == 0;
+	start_env = calloc(n + 1, sizeof(*start_env));
+	if (start_env == NULL)
+		return;
+	for (char **e = environ; e != NULL && *e != NULL && k < n; e++)
+		if (strncmp(*e, "DPSOCK_", 7) == 0)
+			start_env[k++] = strdup(*e);
+}
+
+static char **conf_env(void)
+{
+	return start_env != NULL ? start_env : environ;
+}
+
 static void warn_once(const char *what, const char *why)
 {
 	static atomic_flag warned = ATOMIC_FLAG_INIT;
@@ -47,10 +71,14 @@ int shim_conf(void)
 		return 0;
 	if (atomic_load(&shim.state) == ENGINE_FAILED)
 		return -EINVAL;
-	rc = dps_conf_load(&shim.conf, environ, err, sizeof(err));
+	rc = dps_conf_load(&shim.conf, conf_env(), err, sizeof(err));
 	if (rc < 0) {
 		/* fallback itself may be what is wrong: only an explicit "error" exits. */
-		const char *fb = getenv("DPSOCK_FALLBACK");
+		const char *fb = NULL;
+
+		for (char **e = conf_env(); *e != NULL; e++)
+			if (strncmp(*e, "DPSOCK_FALLBACK=", 16) == 0)
+				fb = *e + 16;
 
 		if (fb != NULL && strcmp(fb, "error") == 0) {
 			fprintf(stderr, "dpsock: %s\n", err);
@@ -91,7 +119,15 @@ int shim_engine_start(void)
 	}
 	if (shim_conf() < 0)
 		return -ENODEV;
-	rc = dps_init(err, sizeof(err));
+	rc = dps_init_env(conf_env(), err, sizeof(err));
+	if (rc < 0 && geteuid() != 0) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, sizeof(err) - l,
+			 "%s(this process runs as uid %d: DPDK devices need root, e.g. nginx's "
+			 "\"user root;\")",
+			 l > 0 ? " " : "", (int)geteuid());
+	}
 	if (rc < 0) {
 		if (shim.conf.fallback == DPS_FALLBACK_ERROR) {
 			fprintf(stderr, "dpsock: %s\n", err[0] ? err : strerror(-rc));

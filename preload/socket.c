@@ -231,8 +231,11 @@ int psock_materialize(struct psock *ps, int fd)
 	if (ps->h >= 0)
 		return 0;
 	rc = shim_engine_start();
-	if (rc < 0)
-		return psock_to_kernel(ps, fd) == 0 ? -ENODEV : rc;
+	if (rc < 0) {
+		int k = psock_to_kernel(ps, fd);
+
+		return k == 0 ? -ENODEV : k;
+	}
 	h = dps_socket();
 	if (h < 0)
 		return h;
@@ -265,7 +268,16 @@ int psock_to_kernel(struct psock *ps, int fd)
 	int k, fdflags;
 	struct timeval tv;
 
-	if (ps->kfd >= 0) { /* the companion listener would hold the port */
+	if (ps->kfd >= 0 && ps->listening) {
+		/* The companion listener is the kernel socket wanted, bound and listening already
+		 * (and a copy of it in another process, nginx's master, would hold the port). */
+		k = ps->kfd;
+		ps->kfd = -1;
+		if (real_fcntl(k, F_SETFL, ps->nonblock ? O_NONBLOCK : 0) < 0)
+			goto err;
+		goto swap;
+	}
+	if (ps->kfd >= 0) {
 		real_close(ps->kfd);
 		ps->kfd = -1;
 	}
@@ -289,6 +301,7 @@ int psock_to_kernel(struct psock *ps, int fd)
 		goto err;
 	if (ps->listening && real_listen(k, ps->backlog) < 0)
 		goto err;
+swap:
 	fdflags = real_fcntl(fd, F_GETFD);
 	if (real_dup3(k, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		goto err;

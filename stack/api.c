@@ -97,6 +97,11 @@ static void find_wait_fds(const uint64_t *before, unsigned nbefore)
 
 int dps_init(char *err, size_t errlen)
 {
+	return dps_init_env(environ, err, errlen);
+}
+
+int dps_init_env(char **envp, char *err, size_t errlen)
+{
 	struct dps_dev *dev = NULL;
 	char why[DPS_CONF_ERRLEN];
 	uint64_t *before = NULL;
@@ -105,7 +110,7 @@ int dps_init(char *err, size_t errlen)
 
 	if (engine != NULL)
 		return -EALREADY;
-	rc = dps_conf_load(&conf, environ, err, errlen);
+	rc = dps_conf_load(&conf, envp, err, errlen);
 	if (rc < 0)
 		return rc;
 	before = fd_snapshot(&nbefore);

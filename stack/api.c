@@ -14,6 +14,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -27,6 +30,7 @@
 extern char **environ;
 
 static struct dps_engine *engine;
+static int dev_lock_fd = -1;
 static struct rte_mempool *pool;
 static struct dps_conf conf;
 
@@ -34,6 +38,65 @@ static struct dps_conf conf;
 #define MAX_WAIT_FDS 8
 static int wait_fds[MAX_WAIT_FDS];
 static int n_wait_fds;
+
+/*
+ * One process per device (DESIGN.md §6): an flock on /run/dpsock/<device>.lock, held while the
+ * engine runs (the kernel drops it when the process dies, so a crash leaves nothing behind). A
+ * busy device is waited for up to dev_wait_ms (nginx's reload: the old worker lets go once it has
+ * drained), then refused with the holder's pid.
+ */
+static int dev_lock(const struct dps_conf *c, char *err, size_t errlen)
+{
+	char path[256], who[32] = "";
+	uint64_t waited = 0;
+	int fd, n;
+
+	(void)mkdir("/run/dpsock", 0755);
+	n = snprintf(path, sizeof(path), "/run/dpsock/");
+	for (const char *p = c->dev; *p != '\0' && n < (int)sizeof(path) - 6; p++)
+		path[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					   (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+				       ? *p
+				       : '_');
+	snprintf(path + n, sizeof(path) - (size_t)n, ".lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the device lock %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK || waited >= c->dev_wait_ms) {
+			ssize_t r = pread(fd, who, sizeof(who) - 1, 0);
+
+			who[r > 0 ? r : 0] = '\0';
+			who[strcspn(who, "\n")] = '\0';
+			snprintf(err, errlen,
+				 "device '%s' is in use by process %s (lock %s; waited %llu ms, "
+				 "dev_wait_ms)",
+				 c->dev, who[0] ? who : "?", path, (unsigned long long)waited);
+			close(fd);
+			return -EBUSY;
+		}
+		if (waited == 0)
+			DPS_LOG(NOTICE, "device %s is busy: waiting up to %llu ms", c->dev,
+				(unsigned long long)c->dev_wait_ms);
+		usleep(10000);
+		waited += 10;
+	}
+	n = snprintf(who, sizeof(who), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, who, (size_t)n, 0) < 0)
+		DPS_LOG(WARNING, "cannot write %s: %s", path, strerror(errno));
+	dev_lock_fd = fd;
+	return 0;
+}
+
+static void dev_unlock(void)
+{
+	if (dev_lock_fd >= 0) {
+		close(dev_lock_fd); /* releases the flock */
+		dev_lock_fd = -1;
+	}
+}
 
 /* The open fd numbers of the process, as a bitmap of nbits bits (NULL on failure). */
 static uint64_t *fd_snapshot(unsigned *nbits)
@@ -113,6 +176,9 @@ int dps_init_env(char **envp, char *err, size_t errlen)
 	rc = dps_conf_load(&conf, envp, err, errlen);
 	if (rc < 0)
 		return rc;
+	rc = dev_lock(&conf, err, errlen);
+	if (rc < 0)
+		goto err_conf;
 	before = fd_snapshot(&nbefore);
 	rc = dps_eal_start(&conf, err, errlen);
 	if (rc < 0)
@@ -164,6 +230,7 @@ err_eal:
 	dps_eal_stop();
 err_conf:
 	free(before);
+	dev_unlock();
 	dps_conf_free(&conf);
 	return rc;
 }
@@ -215,6 +282,7 @@ void dps_exit(void)
 	rte_mempool_free(pool);
 	pool = NULL;
 	dps_eal_stop();
+	dev_unlock();
 	dps_conf_free(&conf);
 }
 

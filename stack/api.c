@@ -141,6 +141,7 @@ static void find_wait_fds(const uint64_t *before, unsigned nbefore)
 	uint64_t *after = fd_snapshot(&nafter);
 
 	n_wait_fds = 0;
+	dps_telemetry_detach();
 	if (after == NULL)
 		return;
 	for (unsigned fd = 0; fd < nafter && n_wait_fds < MAX_WAIT_FDS; fd++) {
@@ -219,6 +220,7 @@ int dps_init_env(char **envp, char *err, size_t errlen)
 		goto err_pool;
 	}
 	find_wait_fds(before, nbefore);
+	dps_telemetry_attach(engine, &conf);
 	free(before);
 	DPS_LOG(INFO, "engine up on %s, MAC " RTE_ETHER_ADDR_PRT_FMT ", %d wait fd(s)", conf.dev,
 		RTE_ETHER_ADDR_BYTES(&dev->mac), n_wait_fds);
@@ -277,6 +279,7 @@ void dps_exit(void)
 	if (engine == NULL)
 		return;
 	n_wait_fds = 0;
+	dps_telemetry_detach();
 	dps_engine_destroy(engine);
 	engine = NULL;
 	rte_mempool_free(pool);

@@ -131,6 +131,10 @@ struct dps_ipv4_view;
 void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
 		    uint64_t now);
 
+/* Telemetry (telemetry.c): serve e's counters as /dpsock/info and /dpsock/counters. */
+void dps_telemetry_attach(struct dps_engine *e, const struct dps_conf *c);
+void dps_telemetry_detach(void);
+
 /* Capture (capture.c): open path as pcapng for the device's port; NULL path = off. */
 int dps_capture_open(const char *path, int port_id, struct dps_capture **out, char *err,
 		     size_t errlen);

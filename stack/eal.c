@@ -149,8 +149,9 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 	rc |= push(argv, &argc, max, &pos, end, "-l");
 	rc |= push(argv, &argc, max, &pos, end, "%d", h->cpu);
 	rc |= push(argv, &argc, max, &pos, end, "--file-prefix=dpsock%d", h->pid);
-	/* Telemetry arrives with `dpsock stat`; until then no socket of ours under /var/run/dpdk. */
-	rc |= push(argv, &argc, max, &pos, end, "--no-telemetry");
+	/* `dpsock stat` reads the telemetry socket (/var/run/dpdk/dpsock<pid>/dpdk_telemetry.v2). */
+	if (!c->telemetry)
+		rc |= push(argv, &argc, max, &pos, end, "--no-telemetry");
 	if (huge) {
 		rc |= push(argv, &argc, max, &pos, end, "--in-memory");
 	} else {

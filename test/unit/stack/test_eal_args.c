@@ -46,17 +46,17 @@ static void test_args(void)
 
 	set(&c, "dev", "net_af_packet0,iface=dps0");
 	CHECK_STR(joined(&c, &nohuge, &rc),
-		  "dpsock -l 1 --file-prefix=dpsock42 --no-telemetry --no-huge --no-shconf -m 256 "
+		  "dpsock -l 1 --file-prefix=dpsock42 --no-huge --no-shconf -m 256 "
 		  "--no-pci --vdev=net_af_packet0,iface=dps0 --log-level=5");
 	CHECK_STR(joined(&c, &huge, &rc),
-		  "dpsock -l 0 --file-prefix=dpsock7 --no-telemetry --in-memory --no-pci "
+		  "dpsock -l 0 --file-prefix=dpsock7 --in-memory --no-pci "
 		  "--vdev=net_af_packet0,iface=dps0 --log-level=5");
 	set(&c, "hugepages", "off");
 	set(&c, "mem_mb", "512");
 	set(&c, "log_level", "debug");
 	set(&c, "eal_args", "  --huge-unlink   --log-level=pmd.net.af_packet:8 ");
 	CHECK_STR(joined(&c, &huge, &rc),
-		  "dpsock -l 0 --file-prefix=dpsock7 --no-telemetry --no-huge --no-shconf -m 512 "
+		  "dpsock -l 0 --file-prefix=dpsock7 --no-huge --no-shconf -m 512 "
 		  "--no-pci --vdev=net_af_packet0,iface=dps0 --log-level=8 --huge-unlink "
 		  "--log-level=pmd.net.af_packet:8");
 	set(&c, "hugepages", "on");
@@ -68,7 +68,7 @@ static void test_args(void)
 	set(&c, "eal_args", "");
 	set(&c, "dev", "0000:01:00.0");
 	CHECK_STR(joined(&c, &huge, &rc),
-		  "dpsock -l 0 --file-prefix=dpsock7 --no-telemetry --in-memory -a 0000:01:00.0 "
+		  "dpsock -l 0 --file-prefix=dpsock7 --in-memory -a 0000:01:00.0 "
 		  "--log-level=8");
 	set(&c, "eal_args", "--foo bar");
 	joined(&c, &huge, &rc);

@@ -302,34 +302,37 @@ DPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	return (int)shim_ret(rc);
 }
 
-/* Move ready user-space events into evs (lock held). */
+/*
+ * Move ready user-space events into evs (lock held). Each item is looked at once per call:
+ * level-triggered items that reported go back on the list after the pass, at its tail (fair
+ * rotation), so one call never reports an fd twice.
+ */
 static int harvest(struct pepoll *ep, struct epoll_event *evs, int max)
 {
-	struct epitem *it = ep->rdy_head, *next;
-	int n = 0, budget = (int)ep->n_items;
+	struct epitem *again = NULL, **again_tail = &again, *it;
+	int n = 0;
 
-	while (it != NULL && n < max && budget-- > 0) {
-		uint32_t rev;
+	while ((it = ep->rdy_head) != NULL && n < max) {
+		uint32_t rev = it->disarmed ? 0 : item_events(it);
 
-		next = it->rdy_next;
-		rev = it->disarmed ? 0 : item_events(it);
-		if (rev == 0) {
-			rdy_del(ep, it);
-		} else {
-			evs[n].events = rev;
-			evs[n].data = it->data;
-			n++;
-			if (it->events & EPOLLONESHOT) {
-				it->disarmed = true;
-				rdy_del(ep, it);
-			} else if (it->events & EPOLLET) {
-				rdy_del(ep, it);
-			} else if (next != NULL) {
-				rdy_del(ep, it); /* level-triggered: stays ready, at the tail */
-				rdy_add(ep, it);
-			}
+		rdy_del(ep, it);
+		if (rev == 0)
+			continue;
+		evs[n].events = rev;
+		evs[n].data = it->data;
+		n++;
+		if (it->events & EPOLLONESHOT) {
+			it->disarmed = true;
+		} else if (!(it->events & EPOLLET)) {
+			it->rdy_next = NULL; /* level-triggered: still ready, after the others */
+			*again_tail = it;
+			again_tail = &it->rdy_next;
 		}
-		it = next;
+	}
+	while (again != NULL) {
+		it = again;
+		again = it->rdy_next;
+		rdy_add(ep, it);
 	}
 	return n;
 }

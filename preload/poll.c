@@ -37,6 +37,19 @@ static int poll_pass(struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t *
 		fds[i].revents = 0;
 		if (fds[i].fd < 0)
 			continue;
+		if (ps != NULL && ps->h < 0) {
+			/* Watching a pending socket is waiting for packets: start it (a listener
+			 * served by select/poll alone, socat's). */
+			int rc = psock_materialize(ps, fds[i].fd);
+
+			if (rc == -ENODEV)
+				ps = NULL; /* it is a kernel socket now */
+			else if (rc < 0) {
+				fds[i].revents = POLLERR;
+				ready++;
+				continue;
+			}
+		}
 		if (ps == NULL) {
 			kfds[nk] = fds[i];
 			kidx[nk++] = i;

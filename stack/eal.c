@@ -227,6 +227,8 @@ int dps_eal_check_dev(const char *dev, char *err, size_t errlen)
 
 static int eal_result = 1; /* 1: not started yet */
 
+static void remove_stale_dirs(void);
+
 int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 {
 	static char buf[4096];
@@ -246,6 +248,7 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 	rc = dps_eal_check_dev(c->dev, err, errlen);
 	if (rc < 0)
 		return rc;
+	remove_stale_dirs();
 	dps_eal_probe_host(&host);
 	argc = dps_eal_build_args(c, &host, argv, DPS_EAL_MAX_ARGS, buf, sizeof(buf), err, errlen);
 	if (argc < 0)
@@ -281,16 +284,16 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Remove EAL's per-process runtime directory (/var/run/dpdk/dpsock<pid>) and the files in it:
- * rte_eal_cleanup leaves them. Only a directory named after our own prefix is touched. */
-static void remove_runtime_dir(const char *dir)
+/* Remove a runtime directory of ours (/var/run/dpdk/dpsock<pid>) of process pid, and the files
+ * in it: rte_eal_cleanup leaves them. Only a directory named after that pid is touched. */
+static void remove_dir_of(const char *dir, int pid)
 {
 	char expect[32], path[PATH_MAX];
 	const char *base = strrchr(dir, '/');
 	DIR *d;
 	struct dirent *de;
 
-	snprintf(expect, sizeof(expect), "dpsock%d", (int)getpid());
+	snprintf(expect, sizeof(expect), "dpsock%d", pid);
 	if (base == NULL || strcmp(base + 1, expect) != 0 || (d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL)
@@ -299,6 +302,33 @@ static void remove_runtime_dir(const char *dir)
 			unlink(path);
 	closedir(d);
 	rmdir(dir);
+}
+
+static void remove_runtime_dir(const char *dir)
+{
+	remove_dir_of(dir, (int)getpid());
+}
+
+/* Runtime directories of dpsock processes that died without cleaning up (killed by a signal):
+ * removed at the next start, so that nothing accumulates. */
+static void remove_stale_dirs(void)
+{
+	DIR *d = opendir("/var/run/dpdk");
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char dir[PATH_MAX], tail;
+		int pid;
+
+		if (sscanf(de->d_name, "dpsock%d%c", &pid, &tail) != 1 || pid <= 0 ||
+		    (kill(pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", de->d_name);
+		remove_dir_of(dir, pid);
+	}
+	closedir(d);
 }
 
 void dps_eal_forget_runtime_dir(void)

@@ -30,8 +30,13 @@ def serve(port):
     deadline = time.time() + 300
 
     def handle(c):
-        f = c.makefile("rb")
-        cmd = f.readline().decode().split()
+        line = b""
+        while not line.endswith(b"\n"):  # byte by byte: what follows the line stays queued
+            b = c.recv(1)
+            if not b:
+                return
+            line += b
+        cmd = line.decode().split()
         if not cmd:
             return
         if cmd[0] == "echo":

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # demo.sh: the main job, from a fresh clone (root, Debian 12). Installs the packages, builds, brings
-# up the testbed, and runs an unmodified program on dpsock next to the same program on the kernel,
+# up the testbed, and runs unmodified programs on dpsock next to the same programs on the kernel,
 # on the same veth, in one run:
-#   1. redis-server (Debian's binary) under LD_PRELOAD=libdpsock.so in dps-stack; redis-benchmark
-#      (SET, GET) from the kernel peer in dps-peer; then the same redis-server on the kernel's stack
-#      of dps-stack (dps0 given the address). Rounds alternate, medians are reported, and ratios.
-#   2. ICMP: ping RTTs to dps-echo on dpsock vs the kernel.
+#   1. nginx (Debian's binary, master + 1 worker) started with `dpsock run` in dps-stack; a page
+#      fetched with curl and wrk (-c8, -c64) from the kernel peer in dps-peer; then the same nginx
+#      on the kernel's stack of dps-stack (dps0 given the address). Rounds alternate; medians and
+#      ratios are printed side by side.
+#   2. redis-server the same way, driven by redis-benchmark (SET, GET).
+#   3. ICMP: ping RTTs to dps-echo on dpsock vs the kernel.
 # Takes the testbed down again if it brought it up. Figures are noisy on a shared machine: read
 # the ratios (dpsock/kernel), not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")"
 COUNT=${DPSTEST_DEMO_PINGS:-500}
+WRK_SECONDS=${DPSTEST_DEMO_WRK_SECONDS:-5}
 ROUNDS=${DPSTEST_DEMO_ROUNDS:-3}
 REQUESTS=${DPSTEST_DEMO_REQUESTS:-50000}
 STACK_IP=198.18.0.2
 WORK=$(mktemp -d /tmp/dps-demo.XXXXXX)
-created=0 echo_pid= redis_pid=
+created=0 echo_pid= redis_pid= nginx_pid=
 
 cleanup() {
+	[ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
 	[ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
 	[ -n "$echo_pid" ] && kill -TERM "$echo_pid" 2>/dev/null && wait "$echo_pid" 2>/dev/null
 	ip -n dps-stack addr flush dev dps0 2>/dev/null || true
@@ -45,6 +49,72 @@ ping_stats() {
 		printf "%s %s %s %s\n", r[int((n + 1) / 2)], r[i], r[n], loss }' "$WORK/rtt.txt"
 }
 
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# nginx_start [dpsock]: nginx in dps-stack (through `dpsock run` when asked), up to 30 s to answer.
+mkdir -p "$WORK/html"
+head -c 459 /dev/urandom | base64 -w0 | head -c 612 >"$WORK/html/index.html"
+cat >"$WORK/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.log notice;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server { listen 8080; root $WORK/html; }
+}
+CONF
+nginx_start() {
+	local run=()
+	[ "${1:-}" = dpsock ] && run=(build/tools/dpsock run --dev net_af_packet0,iface=dps0 \
+		--ip $STACK_IP/24 --)
+	ip netns exec dps-stack "${run[@]}" nginx -c "$WORK/nginx.conf" >>"$WORK/nginx.log" 2>&1 &
+	nginx_pid=$!
+	for _ in $(seq 300); do
+		ip netns exec dps-peer curl -s -o /dev/null --max-time 1 http://$STACK_IP:8080/ && return
+		sleep 0.1
+	done
+	cat "$WORK/nginx.log"; exit 1
+}
+nginx_stop() { kill -QUIT "$(cat "$WORK/nginx.pid")"; wait "$nginx_pid" || true; nginx_pid=; }
+# wrk_rps CONNS: "req/s p99_ms" of one wrk run from the peer.
+wrk_rps() {
+	ip netns exec dps-peer wrk -t1 -c"$1" -d"${WRK_SECONDS}"s --latency http://$STACK_IP:8080/ |
+		awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 }
+		END { if (p ~ /us$/) p = p / 1000; else if (p ~ /ms$/) p = p + 0; else p = p * 1000;
+		printf "%.0f %.2f\n", r, p }'
+}
+kernel_on() { ip -n dps-stack addr add $STACK_IP/24 dev dps0; ip -n dps-peer neigh flush dev dps1; }
+kernel_off() { ip -n dps-stack addr flush dev dps0; ip -n dps-peer neigh flush dev dps1; }
+
+echo "== nginx on dpsock vs on the kernel: wrk -t1 -d${WRK_SECONDS}s, -c8 and -c64, $ROUNDS rounds"
+: >"$WORK/nd.txt"; : >"$WORK/nk.txt"
+for r in $(seq "$ROUNDS"); do
+	nginx_start dpsock
+	[ "$r" = 1 ] && ip netns exec dps-peer curl -s http://$STACK_IP:8080/ | cmp -s - "$WORK/html/index.html" &&
+		echo "   curl from dps-peer: the page arrived intact from nginx on dpsock"
+	echo "$(wrk_rps 8) $(wrk_rps 64)" >>"$WORK/nd.txt"
+	nginx_stop
+	kernel_on
+	nginx_start
+	echo "$(wrk_rps 8) $(wrk_rps 64)" >>"$WORK/nk.txt"
+	nginx_stop
+	kernel_off
+	echo "   round $r: dpsock $(tail -1 "$WORK/nd.txt")   kernel $(tail -1 "$WORK/nk.txt")  (req/s p99ms @c8, @c64)"
+done
+col() { cut -d' ' -f"$2" "$1" | median; }
+printf '%-8s %12s %10s %12s %10s\n' stack "c8 req/s" "c8 p99ms" "c64 req/s" "c64 p99ms"
+printf '%-8s %12s %10s %12s %10s\n' dpsock "$(col "$WORK/nd.txt" 1)" "$(col "$WORK/nd.txt" 2)" \
+	"$(col "$WORK/nd.txt" 3)" "$(col "$WORK/nd.txt" 4)"
+printf '%-8s %12s %10s %12s %10s\n' kernel "$(col "$WORK/nk.txt" 1)" "$(col "$WORK/nk.txt" 2)" \
+	"$(col "$WORK/nk.txt" 3)" "$(col "$WORK/nk.txt" 4)"
+awk -v a="$(col "$WORK/nd.txt" 1)" -v b="$(col "$WORK/nk.txt" 1)" -v c="$(col "$WORK/nd.txt" 3)" \
+	-v d="$(col "$WORK/nk.txt" 3)" 'BEGIN { if (b > 0 && d > 0)
+	printf "dpsock/kernel req/s: c8 %.2f, c64 %.2f\n", a / b, c / d }'
+echo
+
 # redis_start [LD_PRELOAD value]: redis-server in dps-stack, up to 30 s to answer PING.
 redis_start() {
 	ip netns exec dps-stack env ${1:+LD_PRELOAD=$1} DPSOCK_DEV=net_af_packet0,iface=dps0 \
@@ -64,7 +134,6 @@ bench() {
 		2>/dev/null | tr -d '"' | awk -F, '$1 == "SET" { s = $2 } $1 == "GET" { g = $2 }
 		END { print s, g }'
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "== redis-server on dpsock vs on the kernel: redis-benchmark -t set,get -n $REQUESTS -c 20, $ROUNDS rounds"
 : >"$WORK/d.txt"; : >"$WORK/k.txt"

@@ -112,8 +112,11 @@ static void rdy_del(struct pepoll *ep, struct epitem *it)
 	it->rdy_next = it->rdy_prev = NULL;
 }
 
-/* Unlink it from its instance and its socket, and free it (lock held). */
-static void item_free(struct epitem *it)
+/* Unlink it from its instance and its socket, and free it (lock held). del_kfd: also remove the
+ * companion listener from the shadow (an explicit EPOLL_CTL_DEL; when the socket goes away its
+ * companion is closed instead, which removes it, and a forked child must never edit the shadow
+ * it shares with its parent). */
+static void item_free(struct epitem *it, bool del_kfd)
 {
 	struct pepoll *ep = it->ep;
 	struct epitem **pp;
@@ -130,7 +133,7 @@ static void item_free(struct epitem *it)
 			*pp = it->sock_next;
 			break;
 		}
-	if (it->ps->kfd >= 0)
+	if (del_kfd && it->ps->kfd >= 0)
 		(void)real_epoll_ctl(ep->fd, EPOLL_CTL_DEL, it->ps->kfd, NULL);
 	ep->n_items--;
 	free(it);
@@ -139,13 +142,13 @@ static void item_free(struct epitem *it)
 void epoll_forget_sock(struct psock *ps)
 {
 	while (ps->epitems != NULL)
-		item_free(ps->epitems);
+		item_free(ps->epitems, false);
 }
 
 void epoll_destroy(struct pepoll *ep)
 {
 	while (ep->items != NULL)
-		item_free(ep->items);
+		item_free(ep->items, false);
 	shim_wake(&ep->waiters, ~0u);
 	free(ep);
 }
@@ -276,7 +279,7 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (it == NULL)
 			rc = -ENOENT;
 		else
-			item_free(it);
+			item_free(it, true);
 		break;
 	default:
 		rc = -EINVAL;

@@ -8,7 +8,7 @@ PACKAGES=(
 	# testbed and peers
 	iproute2 iputils-ping arping ethtool procps tshark python3 socat
 	# unmodified programs run on dpsock by the tests and the demo
-	redis-server redis-tools curl bc
+	redis-server redis-tools curl bc nginx-light wrk
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -206,6 +206,54 @@ def checks(addr, port):
     say("shutdown(WR) then read: %r" % recv_all(c2))
     c2.close()
 
+    def names(evs):
+        bits = 0
+        for _, ev in evs:
+            bits |= ev
+        return sorted(n for n in ("EPOLLIN", "EPOLLOUT", "EPOLLRDHUP", "EPOLLHUP", "EPOLLERR")
+                      if bits & getattr(select, n)) if evs else "none"
+
+    c = conn(addr, port, "echo")
+    ep = select.epoll()
+    ep.register(c.fileno(), select.EPOLLIN | select.EPOLLET)
+    c.sendall(b"a")
+    say("epoll ET first %s" % names(ep.poll(5)))
+    say("epoll ET again without reading %s" % names(ep.poll(0.3)))
+    c.sendall(b"b")
+    say("epoll ET after more data %s" % names(ep.poll(5)))
+    time.sleep(0.1)
+    c.recv(10)
+    ep.modify(c.fileno(), select.EPOLLIN | select.EPOLLONESHOT)
+    c.sendall(b"c")
+    say("epoll ONESHOT first %s" % names(ep.poll(5)))
+    c.sendall(b"d")
+    time.sleep(0.2)
+    say("epoll ONESHOT disarmed %s" % names(ep.poll(0.3)))
+    ep.modify(c.fileno(), select.EPOLLIN)
+    say("epoll ONESHOT re-armed %s" % names(ep.poll(5)))
+    try:
+        ep.register(c.fileno(), select.EPOLLIN)
+        say("epoll double add: accepted?!")
+    except OSError as e:
+        say("epoll double add %s" % ename(e))
+    ep.unregister(c.fileno())
+    try:
+        ep.modify(c.fileno(), select.EPOLLIN)
+        say("epoll modify after unregister: accepted?!")
+    except OSError as e:
+        say("epoll modify after unregister %s" % ename(e))
+    ep.register(c.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
+    say("epoll EPOLLEXCLUSIVE %s" % names(ep.poll(5)))
+    ep.close()
+    c.close()
+    c = conn(addr, port, "send 3")
+    ep = select.epoll()
+    ep.register(c.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+    time.sleep(0.3)
+    say("epoll peer sent and closed %s" % names(ep.poll(5)))
+    ep.close()
+    c.close()
+
     try:
         socket.create_connection((addr, 1), timeout=5)
         say("refused: connected?!")

@@ -11,7 +11,7 @@
 source "$(dirname "$0")/shim_lib.sh"
 need nginx wrk curl
 PORT=20040
-RELOADS=${DPSTEST_NGINX_RELOADS:-20}
+RELOADS=${DPSTEST_NGINX_RELOADS:-$(sized 20 5)}
 URL=http://$STACK_IP:$PORT
 
 shim_up

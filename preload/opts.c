@@ -279,7 +279,9 @@ static int sock_ioctl(int fd, unsigned long req, void *argp)
 			rc = -EFAULT;
 			break;
 		}
-		ps->nonblock = *(int *)argp != 0;
+		memcpy(&rc, argp, sizeof(rc)); /* the buffer may be unaligned (python's) */
+		ps->nonblock = rc != 0;
+		rc = 0;
 		break;
 	case FIONREAD: /* = SIOCINQ */
 	case SIOCOUTQ:
@@ -293,7 +295,7 @@ static int sock_ioctl(int fd, unsigned long req, void *argp)
 		}
 		rc = ps->h >= 0 ? dps_queued(ps->h, req == SIOCOUTQ) : 0;
 		if (rc >= 0) {
-			*(int *)argp = rc;
+			memcpy(argp, &rc, sizeof(rc));
 			rc = 0;
 		}
 		break;

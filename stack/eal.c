@@ -168,6 +168,9 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
 		rc |= push(argv, &argc, max, &pos, end, "--vdev=%s", c->dev);
 	}
 	rc |= push(argv, &argc, max, &pos, end, "--log-level=%d", eal_levels[c->log_level]);
+	/* Telemetry warns at every start that it has no legacy socket: not news to a user. */
+	if (c->telemetry && c->log_level < DPS_LOG_INFO)
+		rc |= push(argv, &argc, max, &pos, end, "--log-level=lib.telemetry:error");
 	if (rc != 0)
 		goto too_big;
 	for (const char *s = c->eal_args; *s != '\0';) {

@@ -47,10 +47,11 @@ static void test_args(void)
 	set(&c, "dev", "net_af_packet0,iface=dps0");
 	CHECK_STR(joined(&c, &nohuge, &rc),
 		  "dpsock -l 1 --file-prefix=dpsock42 --no-huge --no-shconf -m 256 "
-		  "--no-pci --vdev=net_af_packet0,iface=dps0 --log-level=5");
-	CHECK_STR(joined(&c, &huge, &rc),
-		  "dpsock -l 0 --file-prefix=dpsock7 --in-memory --no-pci "
-		  "--vdev=net_af_packet0,iface=dps0 --log-level=5");
+		  "--no-pci --vdev=net_af_packet0,iface=dps0 --log-level=5 "
+		  "--log-level=lib.telemetry:error");
+	CHECK_STR(joined(&c, &huge, &rc), "dpsock -l 0 --file-prefix=dpsock7 --in-memory --no-pci "
+					  "--vdev=net_af_packet0,iface=dps0 --log-level=5 "
+					  "--log-level=lib.telemetry:error");
 	set(&c, "hugepages", "off");
 	set(&c, "mem_mb", "512");
 	set(&c, "log_level", "debug");

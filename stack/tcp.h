@@ -280,4 +280,7 @@ void dps_tcp_rexmt_arm(struct dps_tcb *t);
 /* An RTT sample (RFC 6298 §2). */
 void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t rtt_us);
 
+/* The RFC 1071 sum of the first len bytes of the mbuf chain m, folded (tcp_output.c). */
+uint16_t dps_tcp_cksum_chain(const struct rte_mbuf *m, uint32_t len);
+
 #endif

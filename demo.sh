@@ -89,30 +89,35 @@ wrk_rps() {
 kernel_on() { ip -n dps-stack addr add $STACK_IP/24 dev dps0; ip -n dps-peer neigh flush dev dps1; }
 kernel_off() { ip -n dps-stack addr flush dev dps0; ip -n dps-peer neigh flush dev dps1; }
 
-echo "== nginx on dpsock vs on the kernel: wrk -t1 -d${WRK_SECONDS}s, -c8 and -c64, $ROUNDS rounds"
+echo "== nginx on dpsock vs on the kernel: wrk -t1 -d${WRK_SECONDS}s, -c8, -c64 and -c256, $ROUNDS rounds"
 : >"$WORK/nd.txt"; : >"$WORK/nk.txt"
 for r in $(seq "$ROUNDS"); do
 	nginx_start dpsock
 	[ "$r" = 1 ] && ip netns exec dps-peer curl -s http://$STACK_IP:8080/ | cmp -s - "$WORK/html/index.html" &&
 		echo "   curl from dps-peer: the page arrived intact from nginx on dpsock"
-	echo "$(wrk_rps 8) $(wrk_rps 64)" >>"$WORK/nd.txt"
+	echo "$(wrk_rps 8) $(wrk_rps 64) $(wrk_rps 256)" >>"$WORK/nd.txt"
 	nginx_stop
 	kernel_on
 	nginx_start
-	echo "$(wrk_rps 8) $(wrk_rps 64)" >>"$WORK/nk.txt"
+	echo "$(wrk_rps 8) $(wrk_rps 64) $(wrk_rps 256)" >>"$WORK/nk.txt"
 	nginx_stop
 	kernel_off
-	echo "   round $r: dpsock $(tail -1 "$WORK/nd.txt")   kernel $(tail -1 "$WORK/nk.txt")  (req/s p99ms @c8, @c64)"
+	echo "   round $r: dpsock $(tail -1 "$WORK/nd.txt")   kernel $(tail -1 "$WORK/nk.txt")  (req/s p99ms @c8, @c64, @c256)"
 done
 col() { cut -d' ' -f"$2" "$1" | median; }
-printf '%-8s %12s %10s %12s %10s\n' stack "c8 req/s" "c8 p99ms" "c64 req/s" "c64 p99ms"
-printf '%-8s %12s %10s %12s %10s\n' dpsock "$(col "$WORK/nd.txt" 1)" "$(col "$WORK/nd.txt" 2)" \
-	"$(col "$WORK/nd.txt" 3)" "$(col "$WORK/nd.txt" 4)"
-printf '%-8s %12s %10s %12s %10s\n' kernel "$(col "$WORK/nk.txt" 1)" "$(col "$WORK/nk.txt" 2)" \
-	"$(col "$WORK/nk.txt" 3)" "$(col "$WORK/nk.txt" 4)"
+row() { # LABEL FILE
+	printf '%-8s' "$1"
+	for c in 1 2 3 4 5 6; do printf ' %10s' "$(col "$2" $c)"; done
+	echo
+}
+printf '%-8s %10s %10s %10s %10s %10s %10s\n' stack "c8 req/s" "c8 p99ms" "c64 req/s" \
+	"c64 p99ms" "c256 req/s" "c256 p99ms"
+row dpsock "$WORK/nd.txt"
+row kernel "$WORK/nk.txt"
 awk -v a="$(col "$WORK/nd.txt" 1)" -v b="$(col "$WORK/nk.txt" 1)" -v c="$(col "$WORK/nd.txt" 3)" \
-	-v d="$(col "$WORK/nk.txt" 3)" 'BEGIN { if (b > 0 && d > 0)
-	printf "dpsock/kernel req/s: c8 %.2f, c64 %.2f\n", a / b, c / d }'
+	-v d="$(col "$WORK/nk.txt" 3)" -v e="$(col "$WORK/nd.txt" 5)" -v f="$(col "$WORK/nk.txt" 5)" \
+	'BEGIN { if (b > 0 && d > 0 && f > 0)
+	printf "dpsock/kernel req/s: c8 %.2f, c64 %.2f, c256 %.2f\n", a / b, c / d, e / f }'
 echo
 
 # redis_start [LD_PRELOAD value]: redis-server in dps-stack, up to 30 s to answer PING.
@@ -130,12 +135,12 @@ redis_start() {
 redis_stop() { kill -TERM "$redis_pid"; wait "$redis_pid" || true; redis_pid=; }
 # bench: "set_rps get_rps" of one redis-benchmark run from the kernel peer.
 bench() {
-	ip netns exec dps-peer redis-benchmark -h $STACK_IP -t set,get -n "$REQUESTS" -c 20 --csv \
+	ip netns exec dps-peer redis-benchmark -h $STACK_IP -t set,get -n "$REQUESTS" -c 50 --csv \
 		2>/dev/null | tr -d '"' | awk -F, '$1 == "SET" { s = $2 } $1 == "GET" { g = $2 }
 		END { print s, g }'
 }
 
-echo "== redis-server on dpsock vs on the kernel: redis-benchmark -t set,get -n $REQUESTS -c 20, $ROUNDS rounds"
+echo "== redis-server on dpsock vs on the kernel: redis-benchmark -t set,get -n $REQUESTS -c 50, $ROUNDS rounds"
 : >"$WORK/d.txt"; : >"$WORK/k.txt"
 for r in $(seq "$ROUNDS"); do
 	redis_start "$PWD/build/preload/libdpsock.so"

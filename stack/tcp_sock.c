@@ -557,6 +557,7 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 	t->listener = NULL;
 	t->flags |= DPS_TF_ACCEPTED;
 	t->handle = h;
+	e->ctr[DPS_CTR_tcp_accepts]++;
 	if (raddr != NULL)
 		*raddr = t->raddr;
 	if (rport != NULL)

@@ -125,7 +125,11 @@ static int cmd_run(int argc, char **argv)
 
 		if (v == NULL)
 			return 2;
-		snprintf(v, l, "%s:%s", lib, pre);
+		/* A sanitizer runtime must stay first in the list; anything else comes after us. */
+		if (strstr(pre, "libasan") != NULL || strstr(pre, "libtsan") != NULL)
+			snprintf(v, l, "%s:%s", pre, lib);
+		else
+			snprintf(v, l, "%s:%s", lib, pre);
 		setenv("LD_PRELOAD", v, 1);
 	} else {
 		setenv("LD_PRELOAD", lib, 1);

@@ -58,8 +58,17 @@ wrk_check() {
 	return 0
 }
 
+# start_nginx [launcher]: nginx in dps-stack; with "launcher", through `dpsock run` (which sets
+# LD_PRELOAD and the device itself) instead of on_stack's environment.
 start_nginx() {
-	bg_stack nginx nginx -c "$WORK/ng/nginx.conf" -e "$WORK/ng/error.log"
+	if [ "${1:-}" = launcher ]; then
+		bg nginx ip netns exec dps-stack env ${SHIM_ASAN_RT:+LD_PRELOAD=$SHIM_ASAN_RT} \
+			${SHIM_ASAN_RT:+ASAN_OPTIONS=detect_leaks=0} DPSOCK_FALLBACK=error \
+			"$BUILD/tools/dpsock" run --dev net_af_packet0,iface=dps0 --ip "$STACK_IP/24" -- \
+			nginx -c "$WORK/ng/nginx.conf" -e "$WORK/ng/error.log"
+	else
+		bg_stack nginx nginx -c "$WORK/ng/nginx.conf" -e "$WORK/ng/error.log"
+	fi
 	for _ in $(seq 300); do
 		on_peer curl --noproxy '*' -s -o /dev/null --max-time 1 "$URL/" && return 0
 		sleep 0.1
@@ -76,15 +85,34 @@ stop_nginx() {
 	return 0
 }
 
+# stat_check: the master never started DPDK (DESIGN.md §6), the worker did, and `dpsock stat`
+# reads the worker's counters: the requests above show as accepted connections.
+stat_check() {
+	local master worker out
+	master=$(cat "$WORK/ng/nginx.pid")
+	worker=$(pgrep -P "$master" | head -1)
+	[ -n "$worker" ] || fail "no nginx worker"
+	[ -e "/var/run/dpdk/dpsock$master" ] && fail "the nginx master started DPDK"
+	out=$("$BUILD/tools/dpsock" stat "$worker") || fail "dpsock stat $worker failed"
+	echo "$out" | grep -E '^(== pid|tcp_accepts|tcp_conns|rx_frames) ' | sed 's/^/#   /'
+	echo "$out" | awk '$1 == "tcp_accepts" { ok = $2 > 10 } END { exit !ok }' ||
+		fail "dpsock stat shows no traffic"
+	out=$("$BUILD/tools/dpsock" stat --all) || fail "dpsock stat --all failed"
+	grep -q "^== pid $worker " <<<"$out" || fail "dpsock stat --all misses $worker"
+}
+
+first=launcher
 for master in on off; do
 	for sf in on off; do
-		note "master_process $master, sendfile $sf"
+		note "master_process $master, sendfile $sf${first:+, started with dpsock run}"
 		conf $master $sf
 		: >"$WORK/ng/error.log"
-		start_nginx
+		start_nginx $first
 		fetch_check index.html "$small_sum"
 		fetch_check big.bin "$big_sum"
 		wrk_check 3 16
+		[ -n "$first" ] && stat_check
+		first=
 		stop_nginx
 	done
 done

@@ -54,6 +54,15 @@ cli INFO persistence | grep -q 'rdb_last_bgsave_status:ok' || fail "BGSAVE did n
 expect_ok load 120
 [ "$(cli PING)" = PONG ] || fail "redis-server stopped answering after BGSAVE"
 
+note "one process per device: a second one is refused (fallback=error) naming the holder"
+rc=0
+SHIM_TIMEOUT=30 on_stack env DPSOCK_DEV_WAIT_MS=300 "$PY" -c '
+import socket
+socket.create_connection(("'$PEER_IP'", 9), timeout=2)' 2>"$WORK/second.err" || rc=$?
+grep '^dpsock:' "$WORK/second.err" | sed 's/^/#   /'
+[ $rc = 1 ] && grep -q "is in use by process $(pgrep -P "${JOBS[redis]}" redis-server || echo x)" "$WORK/second.err" ||
+	fail "a second process on the device: status $rc, expected 1 and the holder's pid"
+
 note "SIGTERM: a clean stop, and the device is free again"
 kill -TERM "${JOBS[redis]}"
 job_wait redis 30

@@ -48,4 +48,12 @@ read -r min max avg count _ <"$WORK/latency.log" || fail "no latency line"
 [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -ge 20 ] || fail "only '$count' latency samples in 2 s"
 awk -v a="$min" -v b="$avg" -v c="$max" 'BEGIN { exit !(a <= b && b <= c && c < 1000) }' ||
 	fail "latency min/avg/max out of order or over 1 s"
+
+# redis-benchmark on dpsock too (issue 6): 20 connections from one event loop.
+n=$(sized 20000 2000)
+note "redis-benchmark on dpsock: -t set,get,incr -n $n -c 20"
+SHIM_TIMEOUT=120 on_stack redis-benchmark -h $PEER_IP -p $PORT -t set,get,incr -n "$n" -c 20 --csv \
+	>"$WORK/bench.csv" 2>"$WORK/bench.err" || fail "redis-benchmark on dpsock failed"
+sed 's/^/#   /' "$WORK/bench.csv"
+for t in SET GET INCR; do grep -q "^\"$t" "$WORK/bench.csv" || fail "no result for $t"; done
 echo "PASS"

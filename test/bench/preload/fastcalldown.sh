@@ -33,7 +33,8 @@ echo "# every call polls (DPSOCK_POLL_US=0)"
 on_stack DPSOCK_POLL_US=0 "$BENCH" 2>/dev/null
 
 echo "# idle: python3 blocked in accept() on dpsock"
-on_stack timeout 60 /usr/bin/python3 -c '
+ip netns exec dps-stack env LD_PRELOAD="$LIB" DPSOCK_DEV=net_af_packet0,iface=dps0 \
+	DPSOCK_IP=198.18.0.2/24 timeout 60 /usr/bin/python3 -c '
 import socket; s = socket.socket(); s.bind(("", 9998)); s.listen(1); s.accept()' 2>/dev/null &
 pid=$!
 sleep 4 # engine start-up, then idle
@@ -43,7 +44,9 @@ t0=$(awk '{print $14 + $15}' "/proc/$child/stat")
 sleep 5
 t1=$(awk '{print $14 + $15}' "/proc/$child/stat")
 echo "idle_cpu_percent $(echo "scale=2; 100 * ($t1 - $t0) / (5 * $hz)" | bc)"
-kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+kill "$pid" 2>/dev/null || true # timeout passes SIGTERM on to python3
+wait "$pid" 2>/dev/null || true
+pid=
 
 # cpu_ticks PID...: utime + stime of the processes, in clock ticks.
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }

@@ -237,11 +237,54 @@ err_conf:
 	return rc;
 }
 
+/*
+ * stats_interval: one line on stderr every N seconds (mTCP's per-second line), rates over the
+ * interval: frames and Mbit/s each way, connections (established / all), drops, retransmissions.
+ */
+static void stats_line(uint64_t now)
+{
+	static uint64_t last_ns, last[6];
+	uint64_t cur[6], drops = 0;
+	double dt;
+
+	if (conf.stats_interval == 0 || now - last_ns < conf.stats_interval * 1000000000ull)
+		return;
+	for (unsigned i = 1; i < DPS_DROP_COUNT; i++)
+		drops += engine->drop[i];
+	cur[0] = engine->ctr[DPS_CTR_rx_frames];
+	cur[1] = engine->ctr[DPS_CTR_rx_bytes];
+	cur[2] = engine->ctr[DPS_CTR_tx_frames];
+	cur[3] = engine->ctr[DPS_CTR_tx_bytes];
+	cur[4] = drops;
+	cur[5] = engine->ctr[DPS_CTR_tcp_rexmit_rto] + engine->ctr[DPS_CTR_tcp_rexmit_fast];
+	if (last_ns != 0) {
+		dt = (double)(now - last_ns) / 1e9;
+		fprintf(
+		    stderr,
+		    "dpsock[%d]: rx %.0f pps %.1f Mbit/s, tx %.0f pps %.1f Mbit/s, "
+		    "conns %u est %u, drops %llu, rexmit %llu\n",
+		    (int)getpid(), (double)(cur[0] - last[0]) / dt,
+		    (double)(cur[1] - last[1]) * 8 / dt / 1e6, (double)(cur[2] - last[2]) / dt,
+		    (double)(cur[3] - last[3]) * 8 / dt / 1e6,
+		    engine->tcp != NULL ? (unsigned)engine->tcp->conns : 0,
+		    engine->tcp != NULL ? (unsigned)engine->tcp->by_state[DPS_TCP_ESTABLISHED] : 0,
+		    (unsigned long long)(cur[4] - last[4]), (unsigned long long)(cur[5] - last[5]));
+	}
+	memcpy(last, cur, sizeof(last));
+	last_ns = now;
+}
+
 int dps_poll(void)
 {
+	uint64_t now;
+	int n;
+
 	if (engine == NULL)
 		return -ENODEV;
-	return (int)dps_engine_poll(engine, dps_now_ns());
+	now = dps_now_ns();
+	n = (int)dps_engine_poll(engine, now);
+	stats_line(now);
+	return n;
 }
 
 int dps_wait_fds(int *fds, int max)

@@ -8,8 +8,9 @@ BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 LIB="$BUILD/preload/libdpsock.so"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (unshare -n)"; exit 77; }
 PRELOAD="$LIB"
-if ldd "$LIB" | grep -q libasan; then
-	PRELOAD="$(gcc -print-file-name=libasan.so) $LIB"
+ASAN_RT=$(ldd "$LIB" | awk '$1 ~ /^libasan\.so/ { print $3 }')
+if [ -n "$ASAN_RT" ]; then # the runtime the library was linked with, first in the list
+	PRELOAD="$ASAN_RT:$LIB"
 	export ASAN_OPTIONS=detect_leaks=0
 fi
 fails=0

@@ -43,7 +43,10 @@ enum dps_drop {
 #define DPS_TX_BATCH 64
 #define DPS_RX_BURST 32
 
+struct dps_prio_rules;
+
 struct dps_engine {
+	struct dps_prio_rules *prio; /* priority rules, NULL when none (DESIGN.md §8) */
 	struct dps_dev *dev;
 	struct rte_mempool *pool;
 	struct dps_arp *arp;

@@ -6,6 +6,7 @@
  * device at the flush; frames the device refuses stay queued for the next flush while there is room.
  */
 #include "dps_stack.h"
+#include "prio.h"
 
 #include "tcp.h"
 
@@ -13,6 +14,7 @@
 #include "dps_log.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +156,20 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		if (rc < 0)
 			goto err;
 	}
+	if (c->priority[0] != '\0') {
+		char why[200];
+
+		e->prio = rte_zmalloc("dps_prio", sizeof(*e->prio), 0);
+		if (e->prio == NULL) {
+			rc = -ENOMEM;
+			goto err;
+		}
+		rc = dps_prio_compile(c->priority, e->prio, why, sizeof(why));
+		if (rc < 0) {
+			dps_errf(err, errlen, "priority (DPSOCK_PRIORITY): %s", why);
+			goto err;
+		}
+	}
 	rc = dps_tcp_create(e, c, now, err, errlen);
 	if (rc < 0)
 		goto err;
@@ -164,6 +180,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	*out = e;
 	return 0;
 err:
+	rte_free(e->prio);
 	dps_capture_close(e->cap);
 	dps_arp_destroy(e->arp);
 	rte_free(e);
@@ -181,6 +198,7 @@ void dps_engine_destroy(struct dps_engine *e)
 	dps_capture_close(e->cap);
 	dps_arp_destroy(e->arp);
 	dps_dev_close(e->dev);
+	rte_free(e->prio);
 	rte_free(e);
 }
 
@@ -244,6 +262,75 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now)
 	dps_arp_timer(e, now);
 }
 
+/*
+ * The priority rules' view of a received frame (DESIGN.md §8, the NIC-layer fastcallup point):
+ * IPv4 addresses, TCP/UDP ports (the ICMP echo identifier as source port), transport header
+ * length and payload, from the first segment, every read bounded. *flow identifies the flow
+ * (addresses, protocol, ports) so that reordering never overtakes within one.
+ */
+static void rx_view(const struct rte_mbuf *m, struct dps_prio_pkt *p, uint32_t *flow)
+{
+	const uint8_t *b = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), ihl, tl, hl = 0;
+
+	memset(p, 0, sizeof(*p));
+	*flow = 0;
+	if (len < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || (b[14] >> 4) != 4)
+		return;
+	ihl = (b[14] & 0xfu) * 4u;
+	tl = (uint32_t)b[16] << 8 | b[17];
+	if (ihl < 20 || tl < ihl || 14 + tl > len)
+		return;
+	p->proto = b[23];
+	memcpy(&p->src, b + 26, 4);
+	memcpy(&p->dst, b + 30, 4);
+	b += 14 + ihl;
+	tl -= ihl;
+	if ((p->proto == IPPROTO_TCP && tl >= 20) || (p->proto == IPPROTO_UDP && tl >= 8)) {
+		p->sport = (uint16_t)(b[0] << 8 | b[1]);
+		p->dport = (uint16_t)(b[2] << 8 | b[3]);
+		hl = p->proto == IPPROTO_TCP ? (b[12] >> 4) * 4u : 8u;
+	} else if (p->proto == IPPROTO_ICMP && tl >= 8) {
+		p->sport = (uint16_t)(b[4] << 8 | b[5]);
+		hl = 8;
+	}
+	if (hl > tl)
+		hl = tl;
+	p->hdrlen = (uint16_t)hl;
+	p->payload = b + hl;
+	p->paylen = tl - hl;
+	*flow = rte_be_to_cpu_32(p->src) * 2654435761u ^ rte_be_to_cpu_32(p->dst) * 40503u ^
+		(uint32_t)p->proto << 24 ^ ((uint32_t)p->sport << 16 | p->dport);
+}
+
+/*
+ * Process a burst high priority first (DESIGN.md §8: "processed first in the rx burst"), keeping
+ * the order within each flow: a low frame that precedes a high one of its flow goes with it.
+ */
+static void rx_prioritized(struct dps_engine *e, struct rte_mbuf **burst, uint16_t n, uint64_t now)
+{
+	uint8_t cls[DPS_RX_BURST];
+	uint32_t flow[DPS_RX_BURST];
+	struct dps_prio_pkt p;
+
+	for (uint16_t i = 0; i < n; i++) {
+		rx_view(burst[i], &p, &flow[i]);
+		cls[i] = (uint8_t)dps_prio_classify(e->prio, &p);
+	}
+	for (uint16_t i = n; i-- > 0;)
+		if (cls[i] == DPS_PRIO_CLASS_HIGH)
+			for (uint16_t j = 0; j < i; j++)
+				if (flow[j] == flow[i])
+					cls[j] = DPS_PRIO_CLASS_HIGH;
+	for (int pass = DPS_PRIO_CLASS_HIGH; pass >= DPS_PRIO_CLASS_LOW; pass--)
+		for (uint16_t i = 0; i < n; i++)
+			if (cls[i] == pass) {
+				e->ctr[pass == DPS_PRIO_CLASS_HIGH ? DPS_CTR_prio_rx_high
+								   : DPS_CTR_prio_rx_low]++;
+				dps_engine_input(e, burst[i], now);
+			}
+}
+
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)
 {
 	struct rte_mbuf *burst[DPS_RX_BURST];
@@ -254,8 +341,11 @@ unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)
 	n = dps_dev_rx(e->dev, burst, DPS_RX_BURST);
 	if (n > 0 && e->cap != NULL)
 		e->ctr[DPS_CTR_capture_frames] += dps_capture_frames(e->cap, burst, n, 1);
-	for (uint16_t i = 0; i < n; i++)
-		dps_engine_input(e, burst[i], now);
+	if (e->prio != NULL && e->prio->n > 0)
+		rx_prioritized(e, burst, n, now);
+	else
+		for (uint16_t i = 0; i < n; i++)
+			dps_engine_input(e, burst[i], now);
 	if (e->tx_n == 0 && e->kick_due) {
 		dps_dev_kick(e->dev); /* a poll after one that sent: see dev_dpdk.c */
 		e->kick_due = false;

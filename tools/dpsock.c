@@ -1,7 +1,7 @@
 /*
  * dpsock: the launcher (issue 6).
  *
- *   dpsock run [--dev D] [--ip A/L] [--config F] -- PROGRAM [ARGS...]
+ *   dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- PROGRAM [ARGS...]
  *       run PROGRAM unmodified on dpsock: sets DPSOCK_DEV / DPSOCK_IP / DPSOCK_CONFIG and
  *       LD_PRELOAD=libdpsock.so (found next to this program: the build tree's preload/, or the
  *       installed library directory), after checking the configuration; then execs PROGRAM.
@@ -41,7 +41,8 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] -- PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- "
+			"PROGRAM [ARGS...]\n"
 			"       dpsock config\n"
 			"       dpsock stat PID|--all [--watch]\n");
 	exit(2);
@@ -92,6 +93,8 @@ static int cmd_run(int argc, char **argv)
 			var = "DPSOCK_IP";
 		else if (strcmp(argv[i], "--config") == 0)
 			var = "DPSOCK_CONFIG";
+		else if (strcmp(argv[i], "--priority") == 0)
+			var = "DPSOCK_PRIORITY";
 		else
 			usage();
 		if (++i >= argc)

@@ -218,11 +218,15 @@ static int string(struct parser *ps, struct dps_prio_bytes *b)
 				s += 3;
 			} else if (*s == '\\' || *s == '"') {
 				c = (unsigned char)*s++;
+			} else if (*s == 'r' || *s == 'n' || *s == 't' || *s == '0') {
+				c = *s == 'r' ? '\r' : *s == 'n' ? '\n' : *s == 't' ? '\t' : 0;
+				s++;
 			} else {
-				snprintf(ps->err, ps->errlen,
-					 "column %zu: unknown escape in string (use \\\\, \\\" or "
-					 "\\xNN)",
-					 (size_t)(s - ps->text));
+				snprintf(
+				    ps->err, ps->errlen,
+				    "column %zu: unknown escape in string (use \\\\, \\\", \\r, "
+				    "\\n, \\t, \\0 or \\xNN)",
+				    (size_t)(s - ps->text));
 				return -EINVAL;
 			}
 		}

@@ -15,7 +15,7 @@
  *           | 'payload' '[' NUM ']' STRING           STRING at byte offset NUM
  *           | 'payload' '[' NUM ']' '==' BYTE        one byte (0xNN or decimal) at offset NUM
  *   class  := 'high' | 'low'
- * STRING is double-quoted, with \\ \" \xNN escapes, 1-16 bytes. Terms of a rule all must hold.
+ * STRING is double-quoted, with \\ \" \r \n \t \0 \xNN escapes, 1-16 bytes. Terms of a rule all must hold.
  * A packet no rule matches is low. Example (DESIGN.md §8):
  *   tcp dport 6379 payload "GET " -> high; tcp sport 8080 -> high; * -> low
  *

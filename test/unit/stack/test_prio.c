@@ -79,6 +79,12 @@ static void terms(void)
 	CHECK_EQ(compile("payload \"a\\\"b\\\\c\\x00\" -> high"), 0);
 	CHECK_EQ(r.rule[0].bytes[0].len, 6);
 	CHECK_EQ(r.rule[0].bytes[0].val[5], 0);
+	CHECK_EQ(compile("payload \"*1\\r\\n\" -> high"), 0);
+	CHECK_EQ(r.rule[0].bytes[0].len, 4);
+	CHECK_EQ(r.rule[0].bytes[0].val[2], '\r');
+	CHECK_EQ(compile("payload \"a\\q\" -> high"), -EINVAL);
+	CHECK_STR(err, "column 11: unknown escape in string (use \\\\, \\\", \\r, \\n, \\t, \\0 or "
+		       "\\xNN)");
 	CHECK_EQ(compile("src 0.0.0.0/0 -> high"), 0);
 	CHECK_EQ(dps_prio_classify(&r, &p), DPS_PRIO_CLASS_HIGH);
 }

@@ -62,13 +62,28 @@ static void warn_once(const char *what, const char *why)
 		fprintf(stderr, "dpsock: %s: %s; using kernel sockets\n", what, why);
 }
 
+static int conf_load(void);
+
 int shim_conf(void)
+{
+	static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+	int rc;
+
+	if (__atomic_load_n(&shim.conf_ok, __ATOMIC_ACQUIRE))
+		return 0;
+	if (atomic_load(&shim.state) == ENGINE_FAILED)
+		return -EINVAL;
+	pthread_mutex_lock(&conf_lock); /* two threads' first sockets load it once */
+	rc = shim.conf_ok ? 0 : conf_load();
+	pthread_mutex_unlock(&conf_lock);
+	return rc;
+}
+
+static int conf_load(void)
 {
 	char err[DPS_CONF_ERRLEN];
 	int rc;
 
-	if (shim.conf_ok)
-		return 0;
 	if (atomic_load(&shim.state) == ENGINE_FAILED)
 		return -EINVAL;
 	rc = dps_conf_load(&shim.conf, conf_env(), err, sizeof(err));
@@ -88,7 +103,7 @@ int shim_conf(void)
 		atomic_store(&shim.state, ENGINE_FAILED);
 		return -EINVAL;
 	}
-	shim.conf_ok = true;
+	__atomic_store_n(&shim.conf_ok, true, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -51,6 +51,13 @@ uint64_t dps_next_deadline(void);
  */
 void dps_fastcalldown(void);
 
+/*
+ * Keep polling, for at most max_ns, until no connection is exchanging packets any more (all
+ * closed, listening or in TIME_WAIT): lets FINs and their ACKs go out before the process exits.
+ * Returns how many connections are still active, or -ENODEV when the engine is not running.
+ */
+int dps_drain(uint64_t max_ns);
+
 /* Hand the frames queued for transmission to the device now (dps_poll does it too). 0, or
  * -ENODEV when the engine is not running. */
 int dps_flush(void);

@@ -110,11 +110,23 @@ static int conf_load(void)
 static int idle_hook(void *arg, uint64_t now, uint64_t *deadline);
 static pid_t engine_pid;
 
-/* At exit: DPDK stays up (other threads may still run), but its runtime directory goes. */
+/*
+ * At exit: the connections the program closed finish their close (FIN out, its ACK back, up to
+ * 200 ms), as the kernel would finish them after the process is gone; a peer that kept writing to
+ * a vanished connection would otherwise meet the next engine's RST (nginx's reload). DPDK stays
+ * up (other threads may still run), but its runtime directory goes.
+ */
 static void shim_atexit(void)
 {
-	if (atomic_load(&shim.state) == ENGINE_RUNNING && getpid() == engine_pid)
-		dps_eal_forget_runtime_dir();
+	if (atomic_load(&shim.state) != ENGINE_RUNNING || getpid() != engine_pid)
+		return;
+	if (pthread_mutex_trylock(&shim.lock) == 0) { /* never wait on a thread that holds it */
+		shim_inside = true;
+		(void)dps_drain(200000000);
+		shim_inside = false;
+		pthread_mutex_unlock(&shim.lock);
+	}
+	dps_eal_forget_runtime_dir();
 }
 
 int shim_engine_start(void)

@@ -309,6 +309,36 @@ uint64_t dps_next_deadline(void)
 	return tcp < at ? tcp : at;
 }
 
+/* Connections still exchanging packets: not closed, listening or in TIME_WAIT. */
+static unsigned active_conns(void)
+{
+	unsigned n = 0;
+
+	if (engine->tcp == NULL)
+		return 0;
+	for (unsigned st = 0; st < DPS_TCP_NSTATES; st++)
+		if (st != DPS_TCP_CLOSED && st != DPS_TCP_LISTEN && st != DPS_TCP_TIME_WAIT)
+			n += engine->tcp->by_state[st];
+	return n;
+}
+
+int dps_drain(uint64_t max_ns)
+{
+	uint64_t until = dps_now_ns() + max_ns;
+	struct timespec nap = { 0, 200000 };
+
+	if (engine == NULL)
+		return -ENODEV;
+	do {
+		dps_engine_poll(engine, dps_now_ns());
+		if (active_conns() == 0)
+			break;
+		nanosleep(&nap, NULL);
+	} while (dps_now_ns() < until);
+	dps_engine_flush(engine);
+	return (int)active_conns();
+}
+
 int dps_flush(void)
 {
 	if (engine == NULL)

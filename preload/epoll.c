@@ -206,12 +206,9 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return -EINVAL;
 	if (op != EPOLL_CTL_DEL && ev == NULL)
 		return -EFAULT;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	ep = pepoll_of(epfd, &rc);
 	if (ep == NULL)
 		goto out;
@@ -287,8 +284,7 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (rc == 0 && ep->rdy_head != NULL)
 		shim_wake(&ep->waiters, ~0u);
 out:
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 

@@ -34,12 +34,9 @@ static ssize_t sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
 		return -EINVAL; /* Linux: no urgent data pending (we never have any) */
 	if (flags & ~SHIM_RECV_FLAGS)
 		return -EOPNOTSUPP;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	rc = psock_materialize(ps, fd);
 	if (rc < 0)
 		goto out;
@@ -49,7 +46,6 @@ static ssize_t sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
 	}
 	nonblock = ps->nonblock || (flags & MSG_DONTWAIT);
 	deadline = shim_deadline(ps->rcvtimeo_ns);
-	shim_poll_locked(false);
 	while (i < iovcnt) {
 		if (iov[i].iov_len == off) {
 			i++;
@@ -87,8 +83,7 @@ static ssize_t sock_recv(int fd, const struct iovec *iov, int iovcnt, int flags)
 	if (total > 0)
 		rc = total;
 out:
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 
@@ -106,18 +101,14 @@ static ssize_t sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
 		return -EOPNOTSUPP; /* urgent data is not implemented */
 	if (flags & ~SHIM_SEND_FLAGS)
 		return -EOPNOTSUPP;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	rc = psock_materialize(ps, fd);
 	if (rc < 0)
 		goto out;
 	nonblock = ps->nonblock || (flags & MSG_DONTWAIT);
 	deadline = shim_deadline(ps->sndtimeo_ns);
-	shim_poll_locked(false);
 	while (i < iovcnt) {
 		if (iov[i].iov_len == off) {
 			i++;
@@ -152,8 +143,7 @@ static ssize_t sock_send(int fd, const struct iovec *iov, int iovcnt, int flags)
 	/* What one call wrote leaves in one burst, now: the program may not call us again soon. */
 	(void)dps_flush();
 out:
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
 		raise(SIGPIPE); /* after the unlock: the handler may call us */
 	return rc;

@@ -26,12 +26,9 @@ static int sock_setsockopt(int fd, int level, int name, const void *val, socklen
 
 	if (val == NULL && len > 0)
 		return -EFAULT;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
 		struct timeval tv;
 
@@ -51,8 +48,7 @@ static int sock_setsockopt(int fd, int level, int name, const void *val, socklen
 	} else {
 		rc = psock_setopt(ps, level, name, val, len);
 	}
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 
@@ -65,12 +61,9 @@ static int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		return -EFAULT;
 	if ((int)*len < 0)
 		return -EINVAL;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
 		uint64_t ns = name == SO_RCVTIMEO ? ps->rcvtimeo_ns : ps->sndtimeo_ns;
 		struct timeval tv = { (time_t)(ns / 1000000000u),
@@ -100,8 +93,7 @@ static int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 			*len = l;
 		}
 	}
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 
@@ -234,6 +226,15 @@ static int sock_fcntl(int fd, int cmd, long arg, int (*real)(int, int, ...))
 	}
 }
 
+/* fcntl and fcntl64 (the same call since glibc 2.28; programs import either). */
+static int fcntl_hook(int fd, int cmd, long arg, int (*real)(int, int, ...))
+{
+	dps_real_init();
+	if (fdtab_get(fd) == NULL)
+		return real(fd, cmd, arg);
+	return (int)shim_ret(sock_fcntl(fd, cmd, arg, real));
+}
+
 DPS_EXPORT int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
@@ -242,10 +243,7 @@ DPS_EXPORT int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, long);
 	va_end(ap);
-	dps_real_init();
-	if (fdtab_get(fd) == NULL)
-		return real_fcntl(fd, cmd, arg);
-	return (int)shim_ret(sock_fcntl(fd, cmd, arg, real_fcntl));
+	return fcntl_hook(fd, cmd, arg, real_fcntl);
 }
 
 DPS_EXPORT int fcntl64(int fd, int cmd, ...)
@@ -256,10 +254,7 @@ DPS_EXPORT int fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, long);
 	va_end(ap);
-	dps_real_init();
-	if (fdtab_get(fd) == NULL)
-		return real_fcntl64(fd, cmd, arg);
-	return (int)shim_ret(sock_fcntl(fd, cmd, arg, real_fcntl64));
+	return fcntl_hook(fd, cmd, arg, real_fcntl64);
 }
 
 static int sock_ioctl(int fd, unsigned long req, void *argp)
@@ -267,12 +262,9 @@ static int sock_ioctl(int fd, unsigned long req, void *argp)
 	struct psock *ps;
 	int rc = 0;
 
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	switch (req) {
 	case FIONBIO:
 		if (argp == NULL) {
@@ -304,8 +296,7 @@ static int sock_ioctl(int fd, unsigned long req, void *argp)
 		rc = rc < 0 ? -errno : rc;
 		break;
 	}
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 

@@ -220,6 +220,23 @@ struct psock *psock_alloc(bool nonblock);
 /* Hold fd's psock across a call (lock held): a close in another thread leaves it alive until
  * shim_obj_put, as the kernel's fdget does. NULL if fd is not a psock. */
 struct psock *shim_hold(int fd);
+/* The start of a hooked call on fd: take the engine lock and hold fd's psock (NULL, lock released:
+ * fd is not one of ours any more: EBADF). shim_leave ends it: put the psock, release the lock. */
+static inline struct psock *shim_enter(int fd)
+{
+	struct psock *ps;
+
+	shim_lock();
+	ps = shim_hold(fd);
+	if (ps == NULL)
+		shim_unlock();
+	return ps;
+}
+static inline void shim_leave(struct psock *ps)
+{
+	shim_obj_put(ps);
+	shim_unlock();
+}
 /* setsockopt on ps: recorded while pending, else the engine's (hints accepted). Lock held. */
 int psock_setopt(struct psock *ps, int level, int name, const void *val, uint32_t len);
 /* The highest fd number ever put in the table (for close_range). */

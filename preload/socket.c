@@ -416,12 +416,9 @@ DPS_EXPORT int listen(int fd, int backlog)
 	dps_real_init();
 	if (fd_psock(fd) == NULL)
 		return real_listen(fd, backlog);
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return (int)shim_ret(-EBADF);
-	}
 	if (backlog <= 0 || backlog > 4096)
 		backlog = backlog <= 0 ? 1 : 4096; /* net.core.somaxconn */
 	if (ps->connecting) {
@@ -442,8 +439,7 @@ DPS_EXPORT int listen(int fd, int backlog)
 			kernel_companion(ps, ntohs(ps->addr.sin_port));
 		}
 	}
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	if (rc == -ENODEV)
 		return real_listen(fd, backlog);
 	return (int)shim_ret(rc);
@@ -466,12 +462,9 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	rc = psock_materialize(ps, fd);
 	if (rc < 0)
 		goto out;
@@ -481,8 +474,8 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	}
 	deadline = shim_deadline(ps->rcvtimeo_ns);
 	for (;;) {
-		shim_poll_locked(false);
-		h = dps_accept(ps->h, &peer);
+		h = dps_accept(ps->h,
+			       &peer); /* shim_enter polled; after a wait, the idle hook did */
 		if (h >= 0)
 			break;
 		if (h != -EAGAIN) {
@@ -529,8 +522,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	copy_addr(&peer, sa, len);
 	rc = nfd;
 out:
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 
@@ -566,12 +558,9 @@ static int do_connect(int fd, const struct sockaddr_in *a)
 	uint64_t deadline;
 	int rc;
 
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	if (!shim_route_is_ours(a->sin_addr.s_addr) && ps->h < 0 && !ps->listening) {
 		rc = psock_to_kernel(ps, fd);
 		rc = rc == 0 ? -ENODEV : rc;
@@ -580,7 +569,6 @@ static int do_connect(int fd, const struct sockaddr_in *a)
 	rc = psock_materialize(ps, fd);
 	if (rc < 0)
 		goto out;
-	shim_poll_locked(false);
 	rc = dps_connect(ps->h, a);
 	if (rc != -EINPROGRESS || ps->nonblock)
 		goto out;
@@ -614,8 +602,7 @@ static int do_connect(int fd, const struct sockaddr_in *a)
 	}
 	ps->connecting = false;
 out:
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return rc;
 }
 
@@ -649,12 +636,9 @@ DPS_EXPORT int shutdown(int fd, int how)
 	dps_real_init();
 	if (fd_psock(fd) == NULL)
 		return real_shutdown(fd, how);
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return (int)shim_ret(-EBADF);
-	}
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		rc = -EINVAL;
 	else if (ps->h < 0)
@@ -664,8 +648,7 @@ DPS_EXPORT int shutdown(int fd, int how)
 	if (rc == 0)
 		shim_poll_locked(true); /* the FIN goes out now */
 	shim_wake(&ps->waiters, ~0u);
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	return (int)shim_ret(rc);
 }
 
@@ -745,20 +728,16 @@ static int name_of(int fd, struct sockaddr *sa, socklen_t *len, bool peer)
 		return -EFAULT;
 	if ((int)*len < 0)
 		return -EINVAL;
-	shim_lock();
-	ps = shim_hold(fd);
-	if (ps == NULL) {
-		shim_unlock();
+	ps = shim_enter(fd);
+	if (ps == NULL)
 		return -EBADF;
-	}
 	if (ps->h >= 0)
 		rc = peer ? dps_getpeername(ps->h, &a) : dps_getsockname(ps->h, &a);
 	else if (peer)
 		rc = -ENOTCONN;
 	else if (ps->bound)
 		a = ps->addr;
-	shim_obj_put(ps);
-	shim_unlock();
+	shim_leave(ps);
 	if (rc == 0)
 		copy_addr(&a, sa, len);
 	return rc;

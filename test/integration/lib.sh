@@ -28,6 +28,12 @@ if [ "$(id -u)" != 0 ]; then
 	exit 77
 fi
 
+# One user of the testbed at a time: scripts that source this file (tests, test/bench) and run
+# side by side (two build trees, a benchmark next to the suite) take turns instead of tearing
+# each other's namespaces down. The lock is released when the script exits.
+exec 9>/run/dpsock-testbed.lock
+flock -w "${DPSTEST_TESTBED_WAIT:-1800}" 9 || { rm -rf "$WORK"; echo "FAIL: the testbed stayed busy (/run/dpsock-testbed.lock)" >&2; exit 1; }
+
 cleanup() {
 	local rc=$?
 	if [ -n "$ECHO_PID" ] && kill -0 "$ECHO_PID" 2>/dev/null; then

@@ -11,6 +11,7 @@ STACK_IP=198.18.0.2
 PEER_IP=198.18.0.1
 WORK=$(mktemp -d /tmp/dps-it.XXXXXX)
 ECHO_PID=
+PEER_PIDS=() # background jobs of a test (peer servers): stopped by cleanup
 CREATED_TESTBED=0
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -34,6 +35,14 @@ fi
 exec 9>/run/dpsock-testbed.lock
 flock -w "${DPSTEST_TESTBED_WAIT:-1800}" 9 || { rm -rf "$WORK"; echo "FAIL: the testbed stayed busy (/run/dpsock-testbed.lock)" >&2; exit 1; }
 
+# kill_tree PID: SIGTERM to PID and every descendant (a background `peer CMD &` is a subshell
+# over ip-netns-exec over timeout over CMD).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+
 cleanup() {
 	local rc=$?
 	if [ -n "$ECHO_PID" ] && kill -0 "$ECHO_PID" 2>/dev/null; then
@@ -41,6 +50,7 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$ECHO_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$ECHO_PID" 2>/dev/null || true
 	fi
+	for p in "${PEER_PIDS[@]}"; do kill_tree "$p"; done
 	[ "$CREATED_TESTBED" = 1 ] && "$TESTBED" down
 	if [ $rc != 0 ] && [ -s "$WORK/echo.err" ]; then
 		echo "--- dps-echo stderr:" >&2; tail -20 "$WORK/echo.err" >&2

@@ -18,13 +18,14 @@ expect_counter dev_rx_missed -gt 0 # the injector really dropped frames
 expect_counter tcp_rexmit_fast -gt 0
 
 peer timeout 200 python3 "$ROOT/test/integration/tcp_client.py" serve $PEER_IP 7007 150 >"$WORK/srv.out" 2>&1 &
+PEER_PIDS+=($!)
 SRV=$!
 for _ in $(seq 50); do grep -q serving "$WORK/srv.out" 2>/dev/null && break; sleep 0.1; done
 ip netns exec dps-stack env DPSOCK_DEV=net_af_packet0,iface=dps0 DPSOCK_IP=$STACK_IP/24 \
 	DPSOCK_IMPAIR="$IMPAIR" timeout 200 "$BUILD/test/apps/dps-echo" --connect $PEER_IP:7007 \
 	--bytes "$BYTES" --conns 1 >"$WORK/echo.out" 2>"$WORK/echo.err" ||
-	{ kill $SRV; fail "dpsock client through impairment failed"; }
+	{ fail "dpsock client through impairment failed"; }
 grep '^client:' "$WORK/echo.out"
 expect_counter tcp_rexmit_fast -gt 0
-kill $SRV 2>/dev/null || true
+kill_tree $SRV
 echo "PASS"

@@ -302,7 +302,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			e->drop[DPS_DROP_tcp_bad_ack]++;
 			return false;
 		}
-		if (l == NULL && t->handle < 0) { /* its listener was closed meanwhile */
+		if (l == NULL && (t->flags & DPS_TF_CHILD)) { /* its listener was closed meanwhile */
 			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
 			e->ctr[DPS_CTR_tcp_rst_tx]++;
 			dps_tcp_drop(t, 0);
@@ -689,7 +689,9 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			e->drop[DPS_DROP_tcp_rst_ignored]++;
 		} else {
 			e->drop[DPS_DROP_tcp_out_of_window]++;
-			dps_tcp_send_ack(t);
+			if (t->flags & DPS_TF_FIN_QUEUED) /* closed in SYN_RCVD: the FIN goes now */
+				dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
+			t->flags |= DPS_TF_ACKNOW; /* output: the ACK, or the FIN carrying it */
 		}
 		goto out;
 	}

@@ -929,6 +929,12 @@ int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *p
 	*addr = t->raddr;
 	*port = t->rport;
 	return 0;
+		/* Only a simultaneous open has a handle in SYN_RCVD. RFC 9293 §3.10.4 CLOSE in
+		 * SYN-RECEIVED, and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1 with the FIN sent
+		 * behind the SYN-ACK), send the FIN at once; here it waits until the SYN is
+		 * acknowledged (ESTABLISHED, then FIN_WAIT_1: tcp_input.c), while the SYN-ACK keeps
+		 * being retransmitted: the FIN then never precedes an unacknowledged SYN. */
+		break;
 }
 
 void dps_tcp_drop(struct dps_tcb *t, int err)

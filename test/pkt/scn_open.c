@@ -571,3 +571,63 @@ SCENARIO(closed_port_rst_gets_nothing)
 	COUNTER("tcp_rst_tx", 0);
 	c->done = true;
 }
+
+/* ---- close() in SYN_RCVD after a simultaneous open (RFC 9293 §3.10.4 CLOSE) ---- */
+
+/* The SYN-ACK keeps being retransmitted after close(); the FIN waits until the peer acknowledges
+ * our SYN (docs/tcp.md: Linux and the RFC send it at once, behind the SYN-ACK). */
+SCENARIO(syn_rcvd_simultaneous_close_synack_retransmitted_fin_after_ack)
+{
+	struct conn *c = connect_start();
+
+	OUT(c, "S 0:0(0)");
+	IN(c, "S 0:0(0) win 65535 <mss 1460>");
+	OUT(c, "S. 0:0(0) ack 1 <mss 1460>");
+	EQ(sock_close(c), 0);
+	OUT_AFTER(c, 1000, "S. 0:0(0) ack 1"); /* the SYN's timer, 1 s after the SYN */
+	OUT_AFTER(c, 2000, "S. 0:0(0) ack 1");
+	IN(c, ". 1:1(0) ack 1");
+	OUT(c, "F. 1:1(0) ack 1");
+	IN(c, ". 1:1(0) ack 2");
+	NOTHING();
+	IN(c, "F. 1:1(0) ack 2");
+	OUT(c, ". 2:2(0) ack 2");
+	COUNTER("tcp_state_time_wait", 1);
+}
+
+/* The peer's SYN-ACK (its half of the simultaneous open) establishes: the FIN carries the ACK. */
+SCENARIO(syn_rcvd_simultaneous_close_peer_synack_fin_sent)
+{
+	struct conn *c = connect_start();
+
+	OUT(c, "S 0:0(0)");
+	IN(c, "S 0:0(0) win 65535 <mss 1460>");
+	OUT(c, "S. 0:0(0) ack 1 <mss 1460>");
+	EQ(sock_shutdown(c, SHUT_WR), 0);
+	STATE(c, SYN_RCVD);
+	NOTHING_FOR(500);
+	IN(c, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
+	OUT(c, "F. 1:1(0) ack 1");
+	STATE(c, FIN_WAIT_1);
+	OUT_AFTER(c, 1000, "F. 1:1(0) ack 1"); /* RFC 6298: the FIN is retransmitted */
+	IN(c, "F. 1:1(0) ack 2");
+	OUT(c, ". 2:2(0) ack 2");
+	STATE(c, TIME_WAIT);
+}
+
+/* An orphan that never hears back gives up after the SYN-ACK retries and is freed. */
+SCENARIO(syn_rcvd_simultaneous_close_unanswered_freed)
+{
+	struct conn *c = connect_start();
+
+	OUT(c, "S 0:0(0)");
+	IN(c, "S 0:0(0) win 65535 <mss 1460>");
+	OUT(c, "S. 0:0(0) ack 1 <mss 1460>");
+	EQ(sock_close(c), 0);
+	for (int i = 0; i < 5; i++)
+		OUT_AFTER(c, 1000 << i, "S. 0:0(0) ack 1");
+	WAIT(40000);
+	NOTHING();
+	COUNTER("tcp_conns", 0);
+	c->done = true;
+}

@@ -82,6 +82,12 @@ const char *dps_conf_choice(enum dps_opt_id id, unsigned i)
 	return NULL;
 }
 
+/* Only `ip` takes address ranges: the other NETS options are prefixes to match. */
+static int nets_take_ranges(const struct dps_opt_desc *o)
+{
+	return strcmp(o->name, "ip") == 0;
+}
+
 /* Describe what an option accepts, for error messages. */
 static void accepted(const struct dps_opt_desc *o, char *buf, size_t len)
 {
@@ -100,9 +106,16 @@ static void accepted(const struct dps_opt_desc *o, char *buf, size_t len)
 		snprintf(buf, len, "an IPv4 address a.b.c.d, or nothing for none");
 		break;
 	case DPS_OPT_NETS:
-		snprintf(buf, len,
-			 "a.b.c.d/len[,a.b.c.d/len...] with len 1-32, at most %d, unicast",
-			 DPS_CONF_MAX_NETS);
+		if (nets_take_ranges(o))
+			snprintf(
+			    buf, len,
+			    "a.b.c.d/len or a range a.b.c.d-a.b.c.e/len (at most %d addresses, "
+			    "inside one subnet), comma separated, len 1-32, at most %d, unicast",
+			    DPS_CONF_MAX_RANGE, DPS_CONF_MAX_NETS);
+		else
+			snprintf(buf, len,
+				 "a.b.c.d/len[,a.b.c.d/len...] with len 1-32, at most %d, unicast",
+				 DPS_CONF_MAX_NETS);
 		break;
 	}
 }
@@ -159,14 +172,14 @@ static int ip_is_unicast(uint32_t be)
 	return (h >> 24) != 0 && (h >> 28) < 0xe;
 }
 
-static int parse_nets(const char *s, struct dps_nets *out)
+static int parse_nets(const char *s, int ranges, struct dps_nets *out)
 {
 	char buf[64];
 	struct dps_nets nets = { 0 };
 
 	while (*s != '\0') {
 		size_t n = strcspn(s, ",");
-		char *slash, *end;
+		char *slash, *dash, *end;
 		long len;
 
 		while (n > 0 && isspace((unsigned char)*s)) {
@@ -186,9 +199,25 @@ static int parse_nets(const char *s, struct dps_nets *out)
 		len = strtol(slash + 1, &end, 10);
 		if (*end != '\0' || len < 1 || len > 32)
 			return -EINVAL;
+		dash = ranges ? strchr(buf, '-') : NULL;
+		if (dash != NULL)
+			*dash = '\0';
 		if (parse_ip(buf, &nets.net[nets.n].addr) < 0 ||
 		    !ip_is_unicast(nets.net[nets.n].addr))
 			return -EINVAL;
+		nets.net[nets.n].count = 1;
+		if (dash != NULL) { /* a range: the last address, in the first one's subnet */
+			uint32_t last, first = ntohl(nets.net[nets.n].addr);
+			uint32_t mask = ~0u << (32 - len);
+
+			if (parse_ip(dash + 1, &last) < 0 || !ip_is_unicast(last))
+				return -EINVAL;
+			last = ntohl(last);
+			if (last < first || ((last ^ first) & mask) != 0 ||
+			    last - first >= DPS_CONF_MAX_RANGE)
+				return -EINVAL;
+			nets.net[nets.n].count = last - first + 1;
+		}
 		nets.net[nets.n].len = (uint8_t)len;
 		nets.n++;
 		s += n;
@@ -318,8 +347,7 @@ static int set_IP(const struct dps_opt_desc *o, uint32_t *field, const char *val
 
 static int set_NETS(const struct dps_opt_desc *o, struct dps_nets *field, const char *value)
 {
-	(void)o;
-	return parse_nets(value, field);
+	return parse_nets(value, nets_take_ranges(o), field);
 }
 
 static int set_option(struct dps_conf *c, int id, const char *value, enum dps_conf_src src,

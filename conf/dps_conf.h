@@ -8,6 +8,7 @@
 #ifndef DPS_CONF_H
 #define DPS_CONF_H
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,11 +20,23 @@ enum dps_opt_type { DPS_OPT_STR, DPS_OPT_UINT, DPS_OPT_ENUM, DPS_OPT_IP, DPS_OPT
 /* Where an option's value came from (`dpsock config` prints it). */
 enum dps_conf_src { DPS_SRC_DEFAULT, DPS_SRC_FILE, DPS_SRC_ENV, DPS_SRC_ARG };
 
-/* One IPv4 network: address and prefix length. addr is in network byte order. */
+/* One IPv4 network: address and prefix length. addr is in network byte order. In `ip`, an entry
+ * may be a range of count consecutive addresses from addr on (a.b.c.d-a.b.c.e/len, all inside one
+ * subnet); count is 1 for a single address (and in every other NETS option). */
 struct dps_net {
 	uint32_t addr;
+	uint32_t count;
 	uint8_t len;
 };
+
+/* The most addresses one range of `ip` may hold. */
+#define DPS_CONF_MAX_RANGE 65536
+
+/* Does net hold the address a (network order)? */
+static inline int dps_net_has(const struct dps_net *net, uint32_t a)
+{
+	return ntohl(a) - ntohl(net->addr) < net->count;
+}
 
 struct dps_nets {
 	unsigned n;

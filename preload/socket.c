@@ -33,7 +33,7 @@ static bool in_nets(const struct dps_nets *n, uint32_t a)
 static bool is_our_addr(uint32_t a)
 {
 	for (unsigned i = 0; i < shim.conf.ip.n; i++)
-		if (shim.conf.ip.net[i].addr == a)
+		if (dps_net_has(&shim.conf.ip.net[i], a))
 			return true;
 	return false;
 }

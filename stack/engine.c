@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 
 #define DPS_TIMER_NS 100000000ull /* ARP timers run every 100 ms */
+#define DPS_ANNOUNCE_MAX 64 /* gratuitous ARPs sent at start, at most */
 
 static const char *const counter_names[] = {
 #define DPS_CTR(name, doc) #name,
@@ -87,7 +88,7 @@ static uint32_t prefix_mask(uint8_t len)
 int dps_engine_is_local(const struct dps_engine *e, uint32_t addr)
 {
 	for (unsigned i = 0; i < e->nets.n; i++)
-		if (e->nets.net[i].addr == addr)
+		if (dps_net_has(&e->nets.net[i], addr))
 			return 1;
 	return 0;
 }
@@ -174,8 +175,12 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	if (rc < 0)
 		goto err;
 	e->next_timer_ns = now + DPS_TIMER_NS;
-	for (unsigned i = 0; i < e->nets.n; i++)
-		dps_arp_announce(e, e->nets.net[i].addr);
+	/* A gratuitous ARP per address, the first DPS_ANNOUNCE_MAX of them: a range of thousands
+	 * would flood the link at start; the others are learned when asked (ARP replies cover
+	 * every address). */
+	for (unsigned i = 0, sent = 0; i < e->nets.n; i++)
+		for (uint32_t k = 0; k < e->nets.net[i].count && sent < DPS_ANNOUNCE_MAX; k++, sent++)
+			dps_arp_announce(e, htonl(ntohl(e->nets.net[i].addr) + k));
 	dps_engine_flush(e);
 	*out = e;
 	return 0;

@@ -76,6 +76,9 @@ enum {
 	DPS_TF_CORK_FLUSH = 1u << 19, /* the cork timer expired: send the partial segment */
 	DPS_TF_CHILD =
 	    1u << 20, /* made by a listener: shares its port, never counted in port_users */
+	DPS_TF_PORT4 = 1u << 21, /* port chosen by connect for its 4-tuple: in port_conns */
+	DPS_TF_BIND_NO_PORT = 1u << 22, /* IP_BIND_ADDRESS_NO_PORT: bind(addr, 0) leaves the port
+					   to connect */
 };
 
 struct dps_tcp_cc_ops;
@@ -194,7 +197,11 @@ struct dps_tcp {
 	unsigned n_socks, n_free, max_socks;
 	struct dps_listener **listeners;
 	unsigned n_listeners, max_listeners;
-	uint16_t *port_users; /* sockets bound per local port */
+	uint16_t *port_users; /* sockets bound per local port (bind, listen) */
+	uint32_t
+	    *port_conns; /* connections per local port whose port connect chose (DPS_TF_PORT4) */
+	uint32_t next_ephemeral; /* RFC 6056 algorithm 3's counter */
+	uint32_t next_src; /* unbound connects: the next address of a range to use */
 	uint32_t isn_secret[4];
 	uint64_t now_ms; /* time of the current input/timer/call */
 	uint64_t challenge_window_ms;

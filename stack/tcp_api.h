@@ -22,7 +22,9 @@ struct dps_engine;
 int dps_tcp_socket(struct dps_engine *e);
 
 /*
- * Bind s to addr:port. addr 0 = any of the engine's addresses; port 0 = an ephemeral port now.
+ * Bind s to addr:port. addr 0 = any of the engine's addresses; port 0 = an ephemeral port now,
+ * unused towards every peer (with IP_BIND_ADDRESS_NO_PORT: none yet, connect picks one unique for
+ * its 4-tuple, as it does for an unbound socket).
  * Errors: -EBADF, -EINVAL (already bound, or listening/connected), -EADDRNOTAVAIL (addr is not ours),
  * -EADDRINUSE (another socket has addr:port; SO_REUSEADDR lets a listener reuse a port whose only
  * users are TIME_WAIT connections).
@@ -84,8 +86,9 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now);
  * clears), SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_LINGER (struct
  * linger), SO_TYPE (get), SO_ACCEPTCONN (get); IPPROTO_TCP: TCP_NODELAY, TCP_CORK, TCP_MAXSEG,
  * TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_CONGESTION (string),
- * TCP_INFO (get, struct tcp_info). Errors: -EBADF, -ENOPROTOOPT (unknown option), -EINVAL (bad
- * length or value), -ENOENT (unknown congestion control).
+ * TCP_INFO (get, struct tcp_info); IPPROTO_IP: IP_BIND_ADDRESS_NO_PORT (bind(addr, 0) leaves the
+ * port to connect, which picks it per 4-tuple). Errors: -EBADF, -ENOPROTOOPT (unknown option),
+ * -EINVAL (bad length or value), -ENOENT (unknown congestion control).
  */
 int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const void *val,
 		       uint32_t len);

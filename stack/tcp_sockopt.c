@@ -58,6 +58,10 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 		else                              \
 			*flags &= ~(uint32_t)(f); \
 	} while (0)
+	if (level == IPPROTO_IP && name == IP_BIND_ADDRESS_NO_PORT) {
+		SETFLAG(DPS_TF_BIND_NO_PORT);
+		return 0;
+	}
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_REUSEADDR:
@@ -188,6 +192,8 @@ int dps_tcp_getsockopt(struct dps_engine *e, int s, int level, int name, void *v
 
 	if (t == NULL && l == NULL)
 		return -EBADF;
+	if (level == IPPROTO_IP && name == IP_BIND_ADDRESS_NO_PORT)
+		return put_int(val, len, (flags & DPS_TF_BIND_NO_PORT) != 0);
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_ERROR:

@@ -83,9 +83,15 @@ void dps_telemetry_attach(struct dps_engine *e, const struct dps_conf *c)
 	for (unsigned i = 0; i < c->ip.n && len < sizeof(tel_ip) - 24; i++) {
 		char a[16];
 
-		len += (unsigned)snprintf(
-		    tel_ip + len, sizeof(tel_ip) - len, "%s%s/%u", i > 0 ? "," : "",
-		    dps_ip_str(c->ip.net[i].addr, a, sizeof(a)), c->ip.net[i].len);
+		char b[16] = "";
+
+		if (c->ip.net[i].count > 1)
+			dps_ip_str(htonl(ntohl(c->ip.net[i].addr) + c->ip.net[i].count - 1), b,
+				   sizeof(b));
+		len += (unsigned)snprintf(tel_ip + len, sizeof(tel_ip) - len, "%s%s%s%s/%u",
+					  i > 0 ? "," : "",
+					  dps_ip_str(c->ip.net[i].addr, a, sizeof(a)),
+					  b[0] ? "-" : "", b, c->ip.net[i].len);
 	}
 	tel_start_ns = mono_ns();
 	tel_engine = e;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(void)
 {
@@ -38,7 +39,9 @@ int main(void)
 			printf("IPv4 address");
 			break;
 		case DPS_OPT_NETS:
-			printf("`a.b.c.d/len`, comma separated");
+			printf(strcmp(o[i].name, "ip") == 0
+				   ? "`a.b.c.d/len` or `a.b.c.d-a.b.c.e/len`, comma separated"
+				   : "`a.b.c.d/len`, comma separated");
 			break;
 		}
 		printf(" | %s |\n", o[i].doc);

@@ -92,6 +92,60 @@ static void test_ip_lists(void)
 	dps_conf_free(&c);
 }
 
+/* `ip` takes ranges (a.b.c.d-a.b.c.e/len), stored as one entry with a count. */
+static void test_ip_ranges(void)
+{
+	struct dps_conf c;
+	struct dps_net n;
+
+	CHECK_EQ(dps_conf_init(&c, err, sizeof(err)), 0);
+	CHECK_EQ(dps_conf_set(&c, "ip", "198.19.0.10-198.19.0.73/16, 10.0.0.1/8", DPS_SRC_ARG,
+			      "test", err, sizeof(err)),
+		 0);
+	CHECK_EQ(c.ip.n, 2);
+	CHECK_EQ(c.ip.net[0].addr, inet_addr("198.19.0.10"));
+	CHECK_EQ(c.ip.net[0].count, 64);
+	CHECK_EQ(c.ip.net[0].len, 16);
+	CHECK_EQ(c.ip.net[1].count, 1);
+	n = c.ip.net[0];
+	CHECK(dps_net_has(&n, inet_addr("198.19.0.10")));
+	CHECK(dps_net_has(&n, inet_addr("198.19.0.73")));
+	CHECK(!dps_net_has(&n, inet_addr("198.19.0.9")));
+	CHECK(!dps_net_has(&n, inet_addr("198.19.0.74")));
+	CHECK(!dps_net_has(&n, inet_addr("10.0.0.1")));
+	CHECK(dps_net_has(&c.ip.net[1], inet_addr("10.0.0.1")));
+	CHECK(!dps_net_has(&c.ip.net[1], inet_addr("10.0.0.2")));
+	/* Across a byte boundary, a single-address range, the most a range holds. */
+	CHECK_EQ(dps_conf_set(&c, "ip",
+			      "10.1.0.250-10.1.1.5/16,10.2.0.1-10.2.0.1/24,"
+			      "10.3.0.0-10.3.255.255/16",
+			      DPS_SRC_ARG, "test", err, sizeof(err)),
+		 0);
+	CHECK_EQ(c.ip.net[0].count, 12);
+	CHECK_EQ(c.ip.net[1].count, 1);
+	CHECK_EQ(c.ip.net[2].count, 65536);
+	static const char *bad[] = {
+		"10.0.0.9-10.0.0.2/24", /* backwards */
+		"10.0.0.1-10.0.1.1/24", /* leaves the subnet */
+		"10.0.0.1-/24",
+		"10.0.0.1-10.0.0/24",
+		"-10.0.0.1/24",
+		"10.0.0.1-224.0.0.1/1",
+		"10.0.0.0-10.1.0.0/8", /* more than 65536 */
+		"10.0.0.1-10.0.0.2-10.0.0.3/24",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(dps_conf_set(&c, "ip", bad[i], DPS_SRC_ARG, "t", err, sizeof(err)),
+			 -EINVAL);
+		CHECK_EQ(c.ip.n, 3); /* the old value stays */
+	}
+	/* Other NETS options are prefixes: no ranges there. */
+	CHECK_EQ(dps_conf_set(&c, "kernel_nets", "10.0.0.1-10.0.0.2/24", DPS_SRC_ARG, "t", err,
+			      sizeof(err)),
+		 -EINVAL);
+	dps_conf_free(&c);
+}
+
 struct msg_case {
 	const char *key, *value, *message;
 	int rc;
@@ -119,9 +173,18 @@ static void test_error_messages(void)
 		  "nothing for none",
 		  -EINVAL },
 		{ "ip", "1.2.3.4",
-		  "W: '1.2.3.4' is not valid for ip: expected a.b.c.d/len[,a.b.c.d/len...] with "
-		  "len "
-		  "1-32, at most 16, unicast",
+		  "W: '1.2.3.4' is not valid for ip: expected a.b.c.d/len or a range "
+		  "a.b.c.d-a.b.c.e/len (at most 65536 addresses, inside one subnet), comma "
+		  "separated, len 1-32, at most 16, unicast",
+		  -EINVAL },
+		{ "ip", "10.0.0.9-10.0.0.2/24",
+		  "W: '10.0.0.9-10.0.0.2/24' is not valid for ip: expected a.b.c.d/len or a range "
+		  "a.b.c.d-a.b.c.e/len (at most 65536 addresses, inside one subnet), comma "
+		  "separated, len 1-32, at most 16, unicast",
+		  -EINVAL },
+		{ "kernel_nets", "10.0.0.1-10.0.0.5/24",
+		  "W: '10.0.0.1-10.0.0.5/24' is not valid for kernel_nets: expected "
+		  "a.b.c.d/len[,a.b.c.d/len...] with len 1-32, at most 16, unicast",
 		  -EINVAL },
 		{ "mut", "1500", "W: unknown option 'mut' (did you mean 'mtu'?)", -ENOENT },
 		{ "hugepage", "on", "W: unknown option 'hugepage' (did you mean 'hugepages'?)",
@@ -204,6 +267,7 @@ int main(void)
 	RUN(test_defaults_parse);
 	RUN(test_precedence);
 	RUN(test_ip_lists);
+	RUN(test_ip_ranges);
 	RUN(test_error_messages);
 	RUN(test_env_errors);
 	RUN(test_file_errors);

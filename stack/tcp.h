@@ -53,6 +53,9 @@ enum dps_tcp_timer_kind {
 
 /* Connection flags (tcb->flags) */
 enum {
+	/* from the top bit down: loss recovery and congestion control state */
+	DPS_TF_APP_LIMITED = 1u << 31, /* the flight did not fill cwnd (RFC 7661) */
+	DPS_TF_RESCUE_SENT = 1u << 30, /* this recovery's rescue retransmission (RFC 6675 §4) */
 	DPS_TF_NODELAY = 1u << 0, /* TCP_NODELAY */
 	DPS_TF_CORK = 1u << 1, /* TCP_CORK */
 	DPS_TF_ACKNOW = 1u << 2, /* send an ACK at the next output */
@@ -171,11 +174,22 @@ struct dps_listener {
 	int handle;
 };
 
+/* Is the flow cwnd-limited (RFC 7661 §3, RFC 9438 §5.8; Linux tcp_is_cwnd_limited)? Recorded
+ * by dps_tcp_cc_note_flight() for each ACK of new data, from what was in flight when it came:
+ * false when the application or the peer's window, not cwnd, limited the flight. An on_ack()
+ * that sees false leaves cwnd alone. */
+static inline bool dps_tcp_cwnd_limited(const struct dps_tcb *t)
+{
+	return !(t->flags & DPS_TF_APP_LIMITED);
+}
+void dps_tcp_cc_note_flight(struct dps_tcb *t, uint32_t flight);
+
 /* Congestion control (tcp_cc.c), RFC 5681 terms. */
 struct dps_tcp_cc_ops {
 	const char *name;
 	void (*init)(struct dps_tcb *t);
-	/* acked bytes newly acknowledged outside recovery */
+	/* acked bytes newly acknowledged outside recovery; cwnd grows only while
+	 * dps_tcp_cwnd_limited(t) */
 	void (*on_ack)(struct dps_tcb *t, uint32_t acked, uint64_t now_us);
 	/* entering fast recovery: set ssthresh (cwnd is set by the caller per RFC 6582) */
 	void (*on_loss)(struct dps_tcb *t);

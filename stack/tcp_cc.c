@@ -1,6 +1,7 @@
 /*
  * tcp_cc: congestion control behind an ops table (TCP_CONGESTION). NewReno here (RFC 5681 slow
- * start and congestion avoidance; the recovery itself, RFC 6582, is in tcp_input.c); CUBIC
+ * start and congestion avoidance, growing only while cwnd-limited, RFC 7661; the recovery itself,
+ * RFC 6582, is in tcp_input.c); CUBIC
  * (RFC 9438) is in tcp_cubic.c. Windows are in bytes.
  */
 #include "tcp.h"
@@ -10,6 +11,25 @@
 static uint32_t flight_size(const struct dps_tcb *t)
 {
 	return t->snd_max - t->snd_una;
+}
+
+/*
+ * RFC 7661 §3 / RFC 9438 §5.8: did cwnd limit the flight an ACK found outstanding (SND.MAX -
+ * SND.UNA before it, Linux's packets_out)? Yes when less than a segment of cwnd was left, or in
+ * slow start when the flight was more than half of cwnd (Linux tcp_is_cwnd_limited: slow start
+ * may double what was in flight). Otherwise the application (no data, Nagle) or the peer's
+ * window held the flight back, and cwnd must not grow from its ACKs (Linux: tcp_reno_cong_avoid
+ * and cubictcp_cong_avoid return early when !tcp_is_cwnd_limited).
+ */
+void dps_tcp_cc_note_flight(struct dps_tcb *t, uint32_t flight)
+{
+	bool limited = (uint64_t)flight + t->mss > t->cwnd ||
+		       (t->cwnd < t->ssthresh && 2ull * flight > t->cwnd);
+
+	if (limited)
+		t->flags &= ~(uint32_t)DPS_TF_APP_LIMITED;
+	else
+		t->flags |= DPS_TF_APP_LIMITED;
 }
 
 static void newreno_init(struct dps_tcb *t)
@@ -24,6 +44,9 @@ static void newreno_init(struct dps_tcb *t)
 static void newreno_on_ack(struct dps_tcb *t, uint32_t acked, uint64_t now_us)
 {
 	(void)now_us;
+	/* RFC 7661 §4.3 (Linux tcp_reno_cong_avoid): no growth while not cwnd-limited. */
+	if (!dps_tcp_cwnd_limited(t))
+		return;
 	if (t->cwnd < t->ssthresh) /* slow start, RFC 5681 §3.1 (appropriate byte counting, L=1) */
 		t->cwnd += acked < t->mss ? acked : t->mss;
 	else /* congestion avoidance: about one MSS per RTT (RFC 5681 eq. 3) */

@@ -12,11 +12,12 @@
  * cubic term is computed in ticks of 2^-10 s, K with an integer cube root, fractions of a byte
  * carried between ACKs in remainders so that small windows and large ones grow at the same rate.
  *
+ * Application-limited flows (§5.8): each ACK records whether cwnd limited the flight it found
+ * (dps_tcp_cwnd_limited, RFC 7661; tcp_cc.c); while it did not, on_ack() leaves cwnd alone and ends the
+ * epoch, so that t does not count the app-limited time. That is what lets ssthresh and W_max
+ * come from cwnd rather than FlightSize (§4.6).
+ *
  * Known limits, with the fix each would need:
- * - ssthresh and W_max come from cwnd, not FlightSize (RFC 9438 §4.6 allows it only with a
- *   measure that stops cwnd growing while the application, not cwnd, limits the flight; nor does
- *   t exclude application-limited periods, §4.2, §5.8). The ops table has no "sent, cwnd-limited
- *   or not" event; tcp_output.c would have to record that (RFC 7661) for on_ack() to consult.
  * - Slow start is NewReno's (RFC 5681, RFC 9438 §4.10 "MAY"), not HyStart++ (RFC 9406).
  * - No undo of spurious congestion events (§4.9): the stack detects none yet.
  * - Fast convergence (§4.7) is always on; §4.7 says to disable it for a lone flow.
@@ -187,6 +188,14 @@ static void cubic_on_ack(struct dps_tcb *t, uint32_t acked, uint64_t now_us)
 		t->cwnd = t->mss; /* never divide by a window smaller than one segment */
 	if (t->cwnd > WND_MAX)
 		t->cwnd = WND_MAX;
+	if (!dps_tcp_cwnd_limited(t)) {
+		/* §5.8: no growth while the application (or the peer's window), not cwnd, limits
+		 * the flight; and t must not run on through such a period: the epoch ends, the next
+		 * cwnd-limited ACK starts a new one from the current cwnd (FreeBSD cc_cubic does the
+		 * same on leaving an app-limited period; Linux shifts t_epoch by the idle time). */
+		c->in_epoch = 0;
+		return;
+	}
 	if (t->cwnd < t->ssthresh) {
 		/* §4.10: slow start as Reno's, RFC 5681 §3.1 with byte counting */
 		dps_tcp_newreno.on_ack(t, acked, now_us);

@@ -302,7 +302,8 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			e->drop[DPS_DROP_tcp_bad_ack]++;
 			return false;
 		}
-		if (l == NULL && (t->flags & DPS_TF_CHILD)) { /* its listener was closed meanwhile */
+		/* A child whose listener was closed meanwhile. */
+		if (l == NULL && (t->flags & DPS_TF_CHILD)) {
 			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
 			e->ctr[DPS_CTR_tcp_rst_tx]++;
 			dps_tcp_drop(t, 0);
@@ -352,6 +353,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		uint32_t acked = s->ack - t->snd_una;
 		uint32_t acked_data = seq_gt(s->ack, data_end(t)) ? t->snd_queued : acked;
 
+		dps_tcp_cc_note_flight(t, t->snd_max - t->snd_una); /* RFC 7661: cwnd-limited? */
 		snd_q_trim(t, acked_data);
 		t->snd_una = s->ack;
 		if (seq_lt(t->snd_nxt, t->snd_una))
@@ -669,7 +671,9 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			t->snd_wl1 = seq;
 			t->snd_wl2 = s->ack;
 			established(t);
-			dps_tcp_send_ack(t);
+			if (t->flags & DPS_TF_FIN_QUEUED) /* closed in SYN_RCVD: the FIN goes now */
+				dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
+			t->flags |= DPS_TF_ACKNOW; /* output: the ACK, or the FIN carrying it */
 			dps_tcp_notify(t);
 			goto out;
 		}
@@ -689,9 +693,7 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			e->drop[DPS_DROP_tcp_rst_ignored]++;
 		} else {
 			e->drop[DPS_DROP_tcp_out_of_window]++;
-			if (t->flags & DPS_TF_FIN_QUEUED) /* closed in SYN_RCVD: the FIN goes now */
-				dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
-			t->flags |= DPS_TF_ACKNOW; /* output: the ACK, or the FIN carrying it */
+			dps_tcp_send_ack(t);
 		}
 		goto out;
 	}

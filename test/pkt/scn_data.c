@@ -460,3 +460,43 @@ SCENARIO(established_msg_more_holds_until_plain_send)
 	EQ(sock_send(c, 100), 100);
 	OUT(c, "P. 1:201(200) ack 1");
 }
+
+/* ---- congestion window growth only while cwnd-limited (RFC 7661, RFC 9438 §5.8) ---- */
+
+/* A request-response sender that never fills its window: 40 round trips of one segment each
+ * leave cwnd at the initial 10 segments (RFC 5681 alone would have grown it to 50). */
+static void app_limited_rounds(struct conn *c)
+{
+	struct tcp_info ti;
+
+	for (int i = 0; i < 40; i++) {
+		EQ(sock_send(c, 1460), 1460);
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+		WAIT(10);
+		IN(c, seg(". 1:1(0) ack %d", 1 + 1460 * (i + 1)));
+	}
+	EQ(sock_tcp_info(c, &ti), 0);
+	EQ(ti.tcpi_snd_cwnd, 10);
+	/* A flight that fills cwnd: its ACKs grow it again (slow start, one segment per ACK). */
+	EQ(sock_send(c, 14600), 14600);
+	for (int i = 40; i < 50; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	NOTHING();
+	IN(c, seg(". 1:1(0) ack %d", 1 + 1460 * 50));
+	EQ(sock_tcp_info(c, &ti), 0);
+	EQ(ti.tcpi_snd_cwnd, 11);
+}
+
+SCENARIO(established_app_limited_acks_newreno_cwnd_stays)
+{
+	app_limited_rounds(passive(OPT_MSS));
+}
+
+SCENARIO(established_app_limited_acks_cubic_cwnd_stays)
+{
+	struct conn *c;
+
+	engine_conf("tcp_cc", "cubic");
+	c = passive(OPT_MSS);
+	app_limited_rounds(c);
+}

@@ -474,6 +474,92 @@ static void test_large_window(void)
 	CHECK_EQ(t.ssthresh, (uint32_t)((uint64_t)(1u << 30) * 7 / 10));
 }
 
+/* What tcp_input.c records for each ACK of new data (tcp_cc.c, RFC 7661 §3): cwnd-limited when
+ * less than a segment of cwnd was left, or in slow start when the flight was more than half. */
+static void test_cwnd_limited_rule(void)
+{
+	struct dps_tcb t = conn(&dps_tcp_newreno, 1000, 10000);
+
+	CHECK(dps_tcp_cwnd_limited(&t)); /* a connection built by hand counts as limited */
+	t.ssthresh = 0x7fffffff;
+	t.cwnd = 10000;
+	dps_tcp_cc_note_flight(&t, 10000);
+	CHECK(dps_tcp_cwnd_limited(&t));
+	dps_tcp_cc_note_flight(&t, 5000); /* slow start: half of cwnd is not more than half */
+	CHECK(!dps_tcp_cwnd_limited(&t));
+	dps_tcp_cc_note_flight(&t, 5001);
+	CHECK(dps_tcp_cwnd_limited(&t));
+	t.ssthresh = 5000; /* congestion avoidance: within a segment of cwnd */
+	dps_tcp_cc_note_flight(&t, 8999);
+	CHECK(!dps_tcp_cwnd_limited(&t));
+	dps_tcp_cc_note_flight(&t, 9001);
+	CHECK(dps_tcp_cwnd_limited(&t));
+	dps_tcp_cc_note_flight(&t, 30000); /* after a timeout: more out than the one-segment cwnd */
+	CHECK(dps_tcp_cwnd_limited(&t));
+}
+
+/* RFC 7661 §4.3 / Linux tcp_reno_cong_avoid: NewReno grows neither in slow start nor in
+ * congestion avoidance from the ACKs of a flight the application kept below cwnd. */
+static void test_newreno_app_limited(void)
+{
+	struct dps_tcb t = conn(&dps_tcp_newreno, 1000, 10000);
+	uint32_t iw = t.cwnd;
+
+	dps_tcp_cc_note_flight(&t, 3000);
+	for (int i = 0; i < 100; i++)
+		t.cc->on_ack(&t, 1000, (uint64_t)i * 1000);
+	CHECK_EQ(t.cwnd, iw);
+	dps_tcp_cc_note_flight(&t, iw); /* cwnd-limited again: slow start resumes */
+	t.cc->on_ack(&t, 1000, 0);
+	CHECK_EQ(t.cwnd, iw + 1000);
+	t.ssthresh = t.cwnd;
+	dps_tcp_cc_note_flight(&t, 2000);
+	t.cc->on_ack(&t, 1000, 0);
+	CHECK_EQ(t.cwnd, iw + 1000);
+	dps_tcp_cc_note_flight(&t, t.cwnd);
+	t.cc->on_ack(&t, 1000, 0);
+	CHECK_EQ(t.cwnd, iw + 1000 + 1000 * 1000 / (iw + 1000)); /* RFC 5681 eq. 3 */
+}
+
+/*
+ * RFC 9438 §5.8: CUBIC does not grow cwnd while application-limited, neither in slow start nor
+ * in congestion avoidance, and t does not run on through the app-limited period: after 60 s of
+ * app-limited ACKs the curve restarts from the current cwnd (a new epoch, K from W_max - cwnd)
+ * instead of jumping to W_cubic(60 s), which is far above 1.5 cwnd.
+ */
+static void test_cubic_app_limited(void)
+{
+	struct dps_tcb t = conn(&dps_tcp_cubic, 1000, 100000), ref;
+	uint64_t now = 10 * SEC;
+	uint32_t iw = t.cwnd, w;
+
+	dps_tcp_cc_note_flight(&t, 2000); /* slow start, app-limited */
+	for (int i = 0; i < 50; i++)
+		t.cc->on_ack(&t, 1000, now + (uint64_t)i * 1000);
+	CHECK_EQ(t.cwnd, iw);
+
+	dps_tcp_cc_note_flight(&t, 100000); /* cwnd-limited up to the loss */
+	loss_at(&t, 100000, now); /* W_max 100 segments, cwnd 70, epoch started */
+	CHECK_EQ(t.cwnd, 70000);
+	ref = t;
+	run_round(&ref, &now, 100000); /* the limited twin for comparison */
+	CHECK(ref.cwnd > 70000);
+	dps_tcp_cc_note_flight(&t, 20000); /* 20 of 70 segments in flight */
+	for (int i = 0; i < 600; i++) { /* 60 s of app-limited ACKs */
+		now += 100000;
+		t.cc->on_ack(&t, 1000, now);
+		CHECK_EQ(t.cwnd, 70000);
+	}
+	dps_tcp_cc_note_flight(&t, t.cwnd); /* cwnd-limited again */
+	w = t.cwnd;
+	run_round(&t, &now, 100000);
+	/* One round of a fresh epoch (K = cbrt(30/0.4) = 4.2 s) gains a few segments at most; had
+	 * t run on for 60 s, the 1.5x clamp would have allowed 35 segments. */
+	CHECK(t.cwnd > w);
+	CHECK(t.cwnd < w + 5000);
+	CHECK(t.cwnd <= ref.cwnd + 1000);
+}
+
 int main(void)
 {
 	RUN(test_find_and_switch);
@@ -486,5 +572,8 @@ int main(void)
 	RUN(test_reno_friendly);
 	RUN(test_rto);
 	RUN(test_large_window);
+	RUN(test_cwnd_limited_rule);
+	RUN(test_newreno_app_limited);
+	RUN(test_cubic_app_limited);
 	DONE();
 }

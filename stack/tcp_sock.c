@@ -79,8 +79,9 @@ int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now,
 	tcp->free_handles = calloc(cap, sizeof(*tcp->free_handles));
 	tcp->listeners = calloc(MAX_LISTENERS, sizeof(*tcp->listeners));
 	tcp->port_users = calloc(65536, sizeof(*tcp->port_users));
+	tcp->port_conns = calloc(65536, sizeof(*tcp->port_conns));
 	if (tcp->flows == NULL || tcp->socks == NULL || tcp->free_handles == NULL ||
-	    tcp->listeners == NULL || tcp->port_users == NULL)
+	    tcp->listeners == NULL || tcp->port_users == NULL || tcp->port_conns == NULL)
 		goto fail;
 	rc = dps_slab_create(sizeof(struct dps_tcb), 64, 0, (size_t)c->tcp_max_conns, &tcp->tcbs);
 	if (rc < 0)
@@ -163,6 +164,7 @@ void dps_tcp_destroy(struct dps_engine *e)
 	free(tcp->free_handles);
 	free(tcp->listeners);
 	free(tcp->port_users);
+	free(tcp->port_conns);
 	free(tcp);
 	e->tcp = NULL;
 }
@@ -252,7 +254,10 @@ void dps_tcp_tcb_free(struct dps_tcb *t)
 		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
 		rte_hash_del_key(tcp->flows, &k);
 	}
-	if (t->lport != 0 && !(t->flags & DPS_TF_CHILD) && tcp->port_users[t->lport] > 0)
+	if (t->lport != 0 && (t->flags & DPS_TF_PORT4) && tcp->port_conns[t->lport] > 0)
+		tcp->port_conns[t->lport]--;
+	else if (t->lport != 0 && !(t->flags & (DPS_TF_CHILD | DPS_TF_PORT4)) &&
+		 tcp->port_users[t->lport] > 0)
 		tcp->port_users[t->lport]--;
 	free_chain(t->snd_q);
 	free_chain(t->rcv_q);
@@ -455,6 +460,7 @@ int dps_tcp_socket(struct dps_engine *e)
 	return h;
 }
 
+/* A port nobody uses at all: for bind(addr, 0) and listen, which hold it for every peer. */
 static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
 {
 	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
@@ -465,7 +471,7 @@ static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
 		start = (uint32_t)e->tcp->now_ms * 2654435761u;
 	for (uint32_t i = 0; i < n; i++) {
 		uint16_t p = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
-		if (e->tcp->port_users[p] == 0) {
+		if (e->tcp->port_users[p] == 0 && e->tcp->port_conns[p] == 0) {
 			*port = p;
 			return 0;
 		}
@@ -473,26 +479,68 @@ static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
 	return -EADDRNOTAVAIL;
 }
 
-int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
+/*
+ * A port for connect from laddr to raddr:rport: RFC 6056 §3.3.3 (algorithm 3), the flow table
+ * as the uniqueness check. Ports are unique per 4-tuple, not per engine, so K local addresses
+ * give K times the ephemeral range towards one server port. A port bound or listened on
+ * (port_users) is never taken. Returns 0 and *port, or -EADDRNOTAVAIL when every port of the
+ * range is in use towards raddr:rport from laddr.
+ */
+static int pick_ephemeral4(struct dps_engine *e, uint32_t laddr, uint32_t raddr, uint16_t rport,
+			   uint16_t *port)
 {
-	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
+	struct dps_tcp *tcp = e->tcp;
+	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	uint32_t offset = rte_jhash_3words(laddr, raddr, rport, tcp->isn_secret[3] ^ 0x6056);
 
-	if (t == NULL)
-		return sock_valid(e, s) ? -EINVAL : -EBADF;
-	if (t->lport != 0 || t->state != DPS_TCP_CLOSED)
-		return -EINVAL;
-	if (addr != 0 && !dps_engine_is_local(e, addr))
-		return -EADDRNOTAVAIL;
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t p = (uint16_t)(EPHEMERAL_LO + (tcp->next_ephemeral++ + offset) % n);
+
+		if (tcp->port_users[p] == 0 &&
+		    dps_tcp_flow_find(e, laddr, p, raddr, rport) == NULL) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* Give t the local port port (0: an ephemeral one), counted in port_users. */
+static int bind_port(struct dps_engine *e, struct dps_tcb *t, uint16_t port)
+{
 	if (port == 0) {
 		int rc = pick_ephemeral(e, &port);
 		if (rc < 0)
 			return rc;
-	} else if (e->tcp->port_users[port] > 0) {
+	} else if (e->tcp->port_users[port] > 0 || e->tcp->port_conns[port] > 0) {
 		return -EADDRINUSE;
 	}
-	t->laddr = addr;
 	t->lport = port;
 	e->tcp->port_users[port]++;
+	return 0;
+}
+
+int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
+{
+	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
+	int rc;
+
+	if (t == NULL)
+		return sock_valid(e, s) ? -EINVAL : -EBADF;
+	if (t->lport != 0 || t->laddr != 0 || t->state != DPS_TCP_CLOSED)
+		return -EINVAL;
+	if (addr != 0 && !dps_engine_is_local(e, addr))
+		return -EADDRNOTAVAIL;
+	/* Linux: with IP_BIND_ADDRESS_NO_PORT, bind(addr, 0) only records the address and connect
+	 * picks the port for its 4-tuple; without it bind reserves a port for every peer. */
+	if (port == 0 && (t->flags & DPS_TF_BIND_NO_PORT)) {
+		t->laddr = addr;
+		return 0;
+	}
+	rc = bind_port(e, t, port);
+	if (rc < 0)
+		return rc;
+	t->laddr = addr;
 	return 0;
 }
 
@@ -513,7 +561,7 @@ int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 		return -EINVAL;
 	if (tcp->n_listeners == tcp->max_listeners)
 		return -ENOBUFS;
-	if (t->lport == 0 && (rc = dps_tcp_bind(e, s, 0, 0)) < 0)
+	if (t->lport == 0 && (rc = bind_port(e, t, 0)) < 0)
 		return rc;
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -565,6 +613,50 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 	return h;
 }
 
+/*
+ * The local address and port of an unbound (or address-only bound) connect. The address: the one
+ * bound, else the entry of ip whose subnet holds raddr (the first one when none does, towards the
+ * gateway); a range hands its addresses out in turn, moving on when one has no port left towards
+ * raddr:rport. The port: per 4-tuple (pick_ephemeral4), counted in port_conns.
+ */
+static const struct dps_net *source_net(const struct dps_engine *e, uint32_t raddr)
+{
+	for (unsigned i = 0; i < e->nets.n; i++) {
+		uint32_t mask = rte_cpu_to_be_32(~0u << (32 - e->nets.net[i].len));
+		if (((raddr ^ e->nets.net[i].addr) & mask) == 0)
+			return &e->nets.net[i];
+	}
+	return &e->nets.net[0];
+}
+
+static int connect_source(struct dps_engine *e, struct dps_tcb *t, uint32_t raddr, uint16_t rport)
+{
+	const struct dps_net *net = source_net(e, raddr);
+	uint32_t tries = 1, first = 0;
+	uint16_t port;
+	int rc = -EADDRNOTAVAIL;
+
+	if (t->laddr == 0) {
+		tries = net->count;
+		first = e->tcp->next_src++;
+	}
+	for (uint32_t k = 0; k < tries; k++) {
+		uint32_t laddr = t->laddr;
+
+		if (laddr == 0)
+			laddr = htonl(ntohl(net->addr) + (first + k) % net->count);
+		rc = pick_ephemeral4(e, laddr, raddr, rport, &port);
+		if (rc == 0) {
+			t->laddr = laddr;
+			t->lport = port;
+			t->flags |= DPS_TF_PORT4;
+			e->tcp->port_conns[port]++;
+			return 0;
+		}
+	}
+	return rc;
+}
+
 int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport, uint64_t now)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
@@ -594,7 +686,8 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 			return -EISCONN;
 		t->raddr = 0;
 		t->rport = 0;
-		t->flags &= DPS_TF_NODELAY | DPS_TF_CORK | DPS_TF_KEEPALIVE | DPS_TF_LINGER0;
+		t->flags &= DPS_TF_NODELAY | DPS_TF_CORK | DPS_TF_KEEPALIVE | DPS_TF_LINGER0 |
+			    DPS_TF_PORT4 | DPS_TF_BIND_NO_PORT;
 		t->so_error = 0;
 		t->backoff = 0;
 		t->syn_retries = 0;
@@ -606,16 +699,10 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 		return -ENETUNREACH;
 	if (rport == 0)
 		return -ECONNREFUSED;
-	if (t->lport == 0 && (rc = dps_tcp_bind(e, s, 0, 0)) < 0)
+	if (t->lport == 0 && (rc = connect_source(e, t, raddr, rport)) < 0)
 		return rc;
-	if (t->laddr == 0)
-		t->laddr =
-		    e->nets.net[0].addr; /* TODO with several subnets: the one holding raddr */
-	for (unsigned i = 0; i < e->nets.n; i++) {
-		uint32_t mask = rte_cpu_to_be_32(~0u << (32 - e->nets.net[i].len));
-		if (((raddr ^ e->nets.net[i].addr) & mask) == 0 && t->laddr == 0)
-			t->laddr = e->nets.net[i].addr;
-	}
+	if (t->laddr == 0) /* bound to a port only */
+		t->laddr = source_net(e, raddr)->addr;
 	t->raddr = raddr;
 	t->rport = rport;
 	if (dps_tcp_flow_find(e, t->laddr, t->lport, raddr, rport) != NULL) {
@@ -779,12 +866,6 @@ static void queue_fin(struct dps_tcb *t)
 	t->flags |= DPS_TF_FIN_QUEUED;
 	switch ((enum dps_tcp_state)t->state) {
 	case DPS_TCP_SYN_RCVD:
-		/* Only a simultaneous open has a handle in SYN_RCVD. RFC 9293 §3.10.4 CLOSE in
-		 * SYN-RECEIVED, and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1 with the FIN sent
-		 * behind the SYN-ACK), send the FIN at once; here it waits until the SYN is
-		 * acknowledged (ESTABLISHED, then FIN_WAIT_1: tcp_input.c), while the SYN-ACK keeps
-		 * being retransmitted: the FIN then never precedes an unacknowledged SYN. */
-		break;
 	case DPS_TCP_ESTABLISHED:
 		dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
 		break;
@@ -935,6 +1016,12 @@ int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *p
 	*addr = t->raddr;
 	*port = t->rport;
 	return 0;
+		/* Only a simultaneous open has a handle in SYN_RCVD. RFC 9293 §3.10.4 CLOSE in
+		 * SYN-RECEIVED, and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1 with the FIN sent
+		 * behind the SYN-ACK), send the FIN at once; here it waits until the SYN is
+		 * acknowledged (ESTABLISHED, then FIN_WAIT_1: tcp_input.c), while the SYN-ACK keeps
+		 * being retransmitted: the FIN then never precedes an unacknowledged SYN. */
+		break;
 }
 
 void dps_tcp_drop(struct dps_tcb *t, int err)

@@ -9,6 +9,8 @@ PACKAGES=(
 	iproute2 iputils-ping arping ethtool procps tshark python3 socat
 	# unmodified programs run on dpsock by the tests and the demo
 	redis-server redis-tools curl bc nginx-light wrk
+	# benchmarks (test/bench/ab.py): clients and plots
+	sockperf iperf3 apache2-utils gnuplot-nox
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -91,12 +91,16 @@ int dps_setsockopt(int s, int level, int name, const void *val, uint32_t len);
 int dps_getsockopt(int s, int level, int name, void *val, uint32_t *len);
 int dps_getsockname(int s, struct sockaddr_in *addr);
 int dps_getpeername(int s, struct sockaddr_in *addr);
-/* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR). */
+/* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR), with
+ * DPS_EV_HIGH or'ed in when s is high priority now (DPSOCK_PRIORITY: unread high-priority data,
+ * a connection pinned high, a listener with a high connection to accept). */
+#define DPS_EV_HIGH (1u << 24) /* a bit epoll does not use */
 int dps_events(int s);
 /* Bytes queued on s: unread (tx 0, FIONREAD) or unacknowledged (tx 1, SIOCOUTQ). */
 int dps_queued(int s, int tx);
 /*
- * fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change.
+ * fn(arg, events) runs inside dps_poll() (or a socket call) whenever s's readiness may change
+ * (events as dps_events gives them, DPS_EV_HIGH included).
  * It runs in the middle of the engine's work on s: it may record the event (queue s, wake a
  * coroutine) but must not call dps_* socket functions; do that after dps_poll() returns.
  */

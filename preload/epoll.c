@@ -82,18 +82,37 @@ DPS_EXPORT int epoll_create1(int flags)
 	return real_epoll_create1(flags);
 }
 
-static void rdy_add(struct pepoll *ep, struct epitem *it)
+static void rdy_del(struct pepoll *ep, struct epitem *it);
+
+/*
+ * Put it on the ready list: a high item (DPS_EV_HIGH in the socket's events: DESIGN.md §8, the
+ * event layer) after the high ones already there, ahead of every low one; a low item at the
+ * tail. A low item that becomes high moves up; a high one stays where it is.
+ */
+static void rdy_add(struct pepoll *ep, struct epitem *it, bool high)
 {
-	if (it->ready)
-		return;
+	struct epitem *after;
+
+	if (it->ready) {
+		if (!high || it->high)
+			return;
+		rdy_del(ep, it);
+	}
 	it->ready = true;
-	it->rdy_next = NULL;
-	it->rdy_prev = ep->rdy_tail;
-	if (ep->rdy_tail != NULL)
-		ep->rdy_tail->rdy_next = it;
+	it->high = high;
+	after = high ? ep->rdy_hi_tail : ep->rdy_tail;
+	it->rdy_prev = after;
+	it->rdy_next = after != NULL ? after->rdy_next : ep->rdy_head;
+	if (it->rdy_next != NULL)
+		it->rdy_next->rdy_prev = it;
+	else
+		ep->rdy_tail = it;
+	if (after != NULL)
+		after->rdy_next = it;
 	else
 		ep->rdy_head = it;
-	ep->rdy_tail = it;
+	if (high)
+		ep->rdy_hi_tail = it;
 }
 
 static void rdy_del(struct pepoll *ep, struct epitem *it)
@@ -101,6 +120,8 @@ static void rdy_del(struct pepoll *ep, struct epitem *it)
 	if (!it->ready)
 		return;
 	it->ready = false;
+	if (ep->rdy_hi_tail == it) /* the high ones lead: the one before is high, or none */
+		ep->rdy_hi_tail = it->rdy_prev;
 	if (it->rdy_prev != NULL)
 		it->rdy_prev->rdy_next = it->rdy_next;
 	else
@@ -149,11 +170,12 @@ void epoll_destroy(struct pepoll *ep)
 {
 	while (ep->items != NULL)
 		item_free(ep->items, false);
-	shim_wake(&ep->waiters, ~0u);
+	shim_wake(&ep->waiters, SHIM_WAKE_ANY);
 	free(ep);
 }
 
-/* Readiness of a user-space socket as epoll reports it (the companion is the shadow's). */
+/* Readiness of a user-space socket as epoll reports it (the companion is the shadow's), with
+ * DPS_EV_HIGH kept for the ready list's order. */
 static uint32_t item_events(const struct epitem *it)
 {
 	uint32_t ev;
@@ -169,7 +191,8 @@ static uint32_t item_events(const struct epitem *it)
 		ev |= EPOLLRDNORM;
 	if (ev & EPOLLOUT)
 		ev |= EPOLLWRNORM;
-	return ev & (it->events | EP_ALWAYS);
+	ev &= it->events | EP_ALWAYS | DPS_EV_HIGH;
+	return ev == DPS_EV_HIGH ? 0 : ev;
 }
 
 void epoll_sock_event(struct psock *ps, uint32_t events)
@@ -177,8 +200,8 @@ void epoll_sock_event(struct psock *ps, uint32_t events)
 	for (struct epitem *it = ps->epitems; it != NULL; it = it->sock_next) {
 		if (it->disarmed || !(events & (it->events | EP_ALWAYS)))
 			continue;
-		rdy_add(it->ep, it);
-		shim_wake(&it->ep->waiters, ~0u);
+		rdy_add(it->ep, it, events & DPS_EV_HIGH);
+		shim_wake(&it->ep->waiters, SHIM_WAKE_ANY | (events & DPS_EV_HIGH));
 	}
 }
 
@@ -200,6 +223,7 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	struct pepoll *ep;
 	struct psock *ps;
 	struct epitem *it;
+	uint32_t ready;
 	int rc = 0;
 
 	if (epfd == fd)
@@ -251,8 +275,9 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			kev.events &= ~(uint32_t)EPOLLEXCLUSIVE;
 			(void)real_epoll_ctl(epfd, EPOLL_CTL_ADD, ps->kfd, &kev);
 		}
-		if (item_events(it))
-			rdy_add(ep, it);
+		ready = item_events(it);
+		if (ready != 0)
+			rdy_add(ep, it, ready & DPS_EV_HIGH);
 		break;
 	case EPOLL_CTL_MOD:
 		if (it == NULL) {
@@ -269,8 +294,9 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (ps->kfd >= 0)
 			(void)real_epoll_ctl(epfd, EPOLL_CTL_MOD, ps->kfd, ev);
 		rdy_del(ep, it);
-		if (item_events(it))
-			rdy_add(ep, it);
+		ready = item_events(it);
+		if (ready != 0)
+			rdy_add(ep, it, ready & DPS_EV_HIGH);
 		break;
 	case EPOLL_CTL_DEL:
 		if (it == NULL)
@@ -282,7 +308,7 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		rc = -EINVAL;
 	}
 	if (rc == 0 && ep->rdy_head != NULL)
-		shim_wake(&ep->waiters, ~0u);
+		shim_wake(&ep->waiters, SHIM_WAKE_ANY);
 out:
 	shim_leave(ps);
 	return rc;
@@ -302,9 +328,10 @@ DPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 }
 
 /*
- * Move ready user-space events into evs (lock held). Each item is looked at once per call:
- * level-triggered items that reported go back on the list after the pass, at its tail (fair
- * rotation), so one call never reports an fd twice.
+ * Move ready user-space events into evs (lock held), high-priority items first (they lead the
+ * list). Each item is looked at once per call: level-triggered items that reported go back on
+ * the list after the pass, at the tail of their part (fair rotation), so one call never reports
+ * an fd twice.
  */
 static int harvest(struct pepoll *ep, struct epoll_event *evs, int max)
 {
@@ -317,13 +344,14 @@ static int harvest(struct pepoll *ep, struct epoll_event *evs, int max)
 		rdy_del(ep, it);
 		if (rev == 0)
 			continue;
-		evs[n].events = rev;
+		evs[n].events = rev & ~DPS_EV_HIGH;
 		evs[n].data = it->data;
 		n++;
 		if (it->events & EPOLLONESHOT) {
 			it->disarmed = true;
 		} else if (!(it->events & EPOLLET)) {
 			it->rdy_next = NULL; /* level-triggered: still ready, after the others */
+			it->high = (rev & DPS_EV_HIGH) != 0;
 			*again_tail = it;
 			again_tail = &it->rdy_next;
 		}
@@ -331,7 +359,7 @@ static int harvest(struct pepoll *ep, struct epoll_event *evs, int max)
 	while (again != NULL) {
 		it = again;
 		again = it->rdy_next;
-		rdy_add(ep, it);
+		rdy_add(ep, it, it->high);
 	}
 	return n;
 }

@@ -232,8 +232,14 @@ void shim_wake(struct shim_wlist *l, uint32_t ev)
 	if (l->head.next == NULL)
 		return;
 	for (struct shim_waiter *w = l->head.next; w != &l->head; w = w->next)
-		if (ev & (w->mask | EPOLLERR | EPOLLHUP))
+		if (ev & (w->mask | EPOLLERR | EPOLLHUP)) {
+			/* DESIGN.md §8: a waiter woken for a high socket runs ahead of low
+			 * ones in its thread's run queue (shim_block puts it back to low;
+			 * another thread's coroutine keeps its level: -EINVAL). */
+			if (ev & DPS_EV_HIGH)
+				(void)dps_co_set_priority(w->co, DPS_PRIO_HIGH);
 			(void)dps_co_unpark(w->co);
+		}
 }
 
 /* The scheduler's idle hook of a thread blocked in the shim: poll the engine, and tell the
@@ -321,6 +327,7 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
 	shim_block_enter();
 	rc = dps_park(deadline);
 	shim_block_leave();
+	(void)dps_co_set_priority(dps_self(), DPS_PRIO_LOW); /* shim_wake may have raised it */
 	for (int i = 0; i < nadded; i++)
 		(void)dps_sched_del_fd(added[i]);
 	shim_lock();

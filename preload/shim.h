@@ -68,6 +68,7 @@ struct epitem {
 	uint32_t events; /* interest, with EPOLLET/EPOLLONESHOT... */
 	epoll_data_t data;
 	bool ready; /* on the ready list */
+	bool high; /* in its high-priority part (DPS_EV_HIGH when it went there) */
 	bool disarmed; /* EPOLLONESHOT fired */
 };
 
@@ -102,6 +103,7 @@ struct pepoll {
 	int refs;
 	int fd; /* the kernel epoll fd it shadows (DESIGN.md §5) */
 	struct epitem *rdy_head, *rdy_tail; /* ready list (user-space sockets) */
+	struct epitem *rdy_hi_tail; /* the high items lead the ready list: the last one, or NULL */
 	struct epitem *items; /* all registrations */
 	struct shim_wlist waiters;
 	unsigned n_items;
@@ -179,8 +181,9 @@ struct shim_wait {
 };
 int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev, int nk,
 	       uint64_t deadline);
-/* Wake every waiter of l whose mask meets ev. */
+/* Wake every waiter of l whose mask meets ev; with DPS_EV_HIGH in ev, at high priority. */
 void shim_wake(struct shim_wlist *l, uint32_t ev);
+#define SHIM_WAKE_ANY (~DPS_EV_HIGH) /* every waiter, at its own priority */
 void shim_wlist_init(struct shim_wlist *l);
 /* Deadline for a blocking call with timeout t_ns (0 = none), or DPS_DEADLINE_NONE. */
 uint64_t shim_deadline(uint64_t t_ns);

@@ -647,7 +647,7 @@ DPS_EXPORT int shutdown(int fd, int how)
 		rc = dps_shutdown(ps->h, how);
 	if (rc == 0)
 		shim_poll_locked(true); /* the FIN goes out now */
-	shim_wake(&ps->waiters, ~0u);
+	shim_wake(&ps->waiters, SHIM_WAKE_ANY);
 	shim_leave(ps);
 	return (int)shim_ret(rc);
 }

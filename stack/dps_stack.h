@@ -44,9 +44,13 @@ enum dps_drop {
 #define DPS_RX_BURST 32
 
 struct dps_prio_rules;
+struct dps_hist;
 
 struct dps_engine {
 	struct dps_prio_rules *prio; /* priority rules, NULL when none (DESIGN.md §8) */
+	/* Queueing delay of received data, from the rx poll to the application's read, per
+	 * class (DPS_PRIO_CLASS_*), in ns. */
+	struct dps_hist *delay[2];
 	struct dps_dev *dev;
 	struct rte_mempool *pool;
 	struct dps_arp *arp;
@@ -57,8 +61,14 @@ struct dps_engine {
 	uint32_t gateway; /* network order, 0: none */
 	uint16_t mtu;
 	uint16_t tx_n;
+	uint16_t tx_hi_n; /* tx[0, tx_hi_n) are high priority: they go first (DESIGN.md §8) */
 	bool kick_due; /* the device sent something since the last kick */
+	uint8_t rx_cls; /* class of the frame being input (DPS_PRIO_CLASS_*, | DPS_PRIO_CONN) */
+	const void *tx_flow; /* connection of the frame being queued (NULL: none), */
+	bool tx_high; /* and whether it is high priority: set around its output */
+	int rx_stamp_off; /* mbuf dynfield: rx time in ns, low bit the frame's class */
 	struct rte_mbuf *tx[DPS_TX_BATCH];
+	const void *tx_owner[DPS_TX_BATCH]; /* connection of each queued frame (NULL: none) */
 	uint64_t next_timer_ns;
 	uint64_t ctr[DPS_CTR_COUNT];
 	uint64_t drop[DPS_DROP_COUNT];
@@ -82,7 +92,9 @@ unsigned dps_engine_poll(struct dps_engine *e, uint64_t now);
 /* Process one received frame (takes ownership). */
 void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now);
 
-/* Queue a complete frame for transmission (takes ownership); flushes when the batch is full. */
+/* Queue a complete frame for transmission (takes ownership); flushes when the batch is full.
+ * With e->tx_high set, the frame goes ahead of the batch's low-priority frames, and takes the
+ * queued frames of its own connection (e->tx_flow) with it, so that none is overtaken. */
 void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m);
 
 /* Hand the tx batch to the device; frames it refuses are freed and counted as tx_full. */
@@ -93,6 +105,12 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now);
 
 /* Count a drop and free the frame. m may be NULL (only counts). */
 void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why);
+
+/* The rx time (ns) and class stamped on a received frame by dps_engine_input. */
+static inline uint64_t *dps_engine_rx_stamp(const struct dps_engine *e, struct rte_mbuf *m)
+{
+	return (uint64_t *)((char *)m + e->rx_stamp_off);
+}
 
 /* Counter names ("rx_frames", "drop_ip_csum", ...) and values, in one list of n entries. */
 unsigned dps_engine_counter_count(void);

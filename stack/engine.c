@@ -6,6 +6,7 @@
  * device at the flush; frames the device refuses stay queued for the next flush while there is room.
  */
 #include "dps_stack.h"
+#include "hist.h"
 #include "prio.h"
 
 #include "tcp.h"
@@ -20,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #define DPS_TIMER_NS 100000000ull /* ARP timers run every 100 ms */
 #define DPS_ANNOUNCE_MAX 64 /* gratuitous ARPs sent at start, at most */
@@ -49,6 +52,15 @@ static const char *const gauge_names[] = {
 	"tcp_state_closing",
 	"tcp_state_last_ack",
 	"tcp_state_time_wait",
+	/* queueing delay of received data per class (rx poll to the application's read) */
+	"prio_delay_high_reads",
+	"prio_delay_high_p50_us",
+	"prio_delay_high_p99_us",
+	"prio_delay_high_max_us",
+	"prio_delay_low_reads",
+	"prio_delay_low_p50_us",
+	"prio_delay_low_p99_us",
+	"prio_delay_low_max_us",
 };
 
 #define N_COUNTERS (DPS_CTR_COUNT + DPS_DROP_COUNT - 1)
@@ -73,11 +85,29 @@ uint64_t dps_engine_counter_value(const struct dps_engine *e, unsigned i)
 	if (i < N_COUNTERS)
 		return e->drop[i - DPS_CTR_COUNT + 1];
 	i -= N_COUNTERS;
+	if (i > DPS_TCP_NSTATES) {
+		const struct dps_hist *h;
+
+		i -= DPS_TCP_NSTATES + 1;
+		if (i >= 8)
+			return 0;
+		h = e->delay[i < 4 ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW];
+		switch (i % 4) {
+		case 0:
+			return h->n;
+		case 1:
+			return dps_hist_quantile(h, 0.5) / 1000;
+		case 2:
+			return dps_hist_quantile(h, 0.99) / 1000;
+		default:
+			return h->max / 1000;
+		}
+	}
 	if (e->tcp == NULL)
 		return 0;
 	if (i == 0)
 		return e->tcp->conns;
-	return i - 1 < DPS_TCP_NSTATES ? e->tcp->by_state[i - 1] : 0;
+	return e->tcp->by_state[i - 1];
 }
 
 static uint32_t prefix_mask(uint8_t len)
@@ -132,9 +162,29 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		dps_errf(err, errlen, "no address: set DPSOCK_IP (e.g. 198.18.0.2/24)");
 		return -EINVAL;
 	}
+	static const struct rte_mbuf_dynfield stamp_field = {
+		.name = "dpsock_rx_stamp",
+		.size = sizeof(uint64_t),
+		.align = __alignof__(uint64_t),
+	};
+	int stamp_off = rte_mbuf_dynfield_register(&stamp_field);
+
+	if (stamp_off < 0) {
+		dps_errf(err, errlen, "cannot register the mbuf rx stamp field: %s",
+			 strerror(rte_errno));
+		return -ENOMEM;
+	}
 	e = rte_zmalloc("dps_engine", sizeof(*e), RTE_CACHE_LINE_SIZE);
 	if (e == NULL)
 		return -ENOMEM;
+	e->rx_stamp_off = stamp_off;
+	for (int k = 0; k < 2; k++) {
+		e->delay[k] = rte_zmalloc("dps_delay", sizeof(struct dps_hist), 0);
+		if (e->delay[k] == NULL) {
+			rc = -ENOMEM;
+			goto err;
+		}
+	}
 	e->dev = dev;
 	e->pool = pool;
 	e->mac = dev->mac;
@@ -179,12 +229,15 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	 * would flood the link at start; the others are learned when asked (ARP replies cover
 	 * every address). */
 	for (unsigned i = 0, sent = 0; i < e->nets.n; i++)
-		for (uint32_t k = 0; k < e->nets.net[i].count && sent < DPS_ANNOUNCE_MAX; k++, sent++)
+		for (uint32_t k = 0; k < e->nets.net[i].count && sent < DPS_ANNOUNCE_MAX;
+		     k++, sent++)
 			dps_arp_announce(e, htonl(ntohl(e->nets.net[i].addr) + k));
 	dps_engine_flush(e);
 	*out = e;
 	return 0;
 err:
+	rte_free(e->delay[0]);
+	rte_free(e->delay[1]);
 	rte_free(e->prio);
 	dps_capture_close(e->cap);
 	dps_arp_destroy(e->arp);
@@ -203,6 +256,8 @@ void dps_engine_destroy(struct dps_engine *e)
 	dps_capture_close(e->cap);
 	dps_arp_destroy(e->arp);
 	dps_dev_close(e->dev);
+	rte_free(e->delay[0]);
+	rte_free(e->delay[1]);
 	rte_free(e->prio);
 	rte_free(e);
 }
@@ -223,7 +278,9 @@ void dps_engine_flush(struct dps_engine *e)
 		e->ctr[DPS_CTR_tx_bytes] += len[i];
 	/* What the device refused waits for the next flush. */
 	memmove(e->tx, e->tx + sent, (e->tx_n - sent) * sizeof(e->tx[0]));
+	memmove(e->tx_owner, e->tx_owner + sent, (e->tx_n - sent) * sizeof(e->tx_owner[0]));
 	e->tx_n = (uint16_t)(e->tx_n - sent);
+	e->tx_hi_n = e->tx_hi_n > sent ? (uint16_t)(e->tx_hi_n - sent) : 0;
 	if (e->cap != NULL)
 		dps_capture_flush(e->cap);
 }
@@ -238,13 +295,49 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 	}
 	if (e->cap != NULL)
 		e->ctr[DPS_CTR_capture_frames] += dps_capture_frames(e->cap, &m, 1, 0);
-	e->tx[e->tx_n++] = m;
+	if (e->prio == NULL) {
+		e->tx_owner[e->tx_n] = NULL;
+		e->tx[e->tx_n++] = m;
+		return;
+	}
+	if (!e->tx_high) {
+		e->ctr[DPS_CTR_prio_tx_low]++;
+		e->tx_owner[e->tx_n] = e->tx_flow;
+		e->tx[e->tx_n++] = m;
+		return;
+	}
+	/* High: after the high frames already queued, and after the low frames of its own
+	 * connection, which move up with it (a stable partition of the low part). */
+	e->ctr[DPS_CTR_prio_tx_high]++;
+	if (e->tx_flow != NULL)
+		for (uint16_t i = e->tx_hi_n; i < e->tx_n; i++) {
+			if (e->tx_owner[i] != e->tx_flow)
+				continue;
+			struct rte_mbuf *own = e->tx[i];
+
+			memmove(e->tx + e->tx_hi_n + 1, e->tx + e->tx_hi_n,
+				(i - e->tx_hi_n) * sizeof(e->tx[0]));
+			memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
+				(i - e->tx_hi_n) * sizeof(e->tx_owner[0]));
+			e->tx[e->tx_hi_n] = own;
+			e->tx_owner[e->tx_hi_n] = e->tx_flow;
+			e->tx_hi_n++;
+		}
+	memmove(e->tx + e->tx_hi_n + 1, e->tx + e->tx_hi_n,
+		(e->tx_n - e->tx_hi_n) * sizeof(e->tx[0]));
+	memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
+		(e->tx_n - e->tx_hi_n) * sizeof(e->tx_owner[0]));
+	e->tx[e->tx_hi_n] = m;
+	e->tx_owner[e->tx_hi_n] = e->tx_flow;
+	e->tx_hi_n++;
+	e->tx_n++;
 }
 
 void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 {
 	e->ctr[DPS_CTR_rx_frames]++;
 	e->ctr[DPS_CTR_rx_bytes] += rte_pktmbuf_pkt_len(m);
+	*dps_engine_rx_stamp(e, m) = (now & ~1ull) | (e->rx_cls & DPS_PRIO_CLASS_MASK);
 	/* The parsers read one contiguous buffer: join a chained frame (rare: the pool holds an
 	 * MTU-sized frame per buffer). */
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
@@ -314,26 +407,35 @@ static void rx_view(const struct rte_mbuf *m, struct dps_prio_pkt *p, uint32_t *
  */
 static void rx_prioritized(struct dps_engine *e, struct rte_mbuf **burst, uint16_t n, uint64_t now)
 {
-	uint8_t cls[DPS_RX_BURST];
+	uint8_t cls[DPS_RX_BURST], order[DPS_RX_BURST];
 	uint32_t flow[DPS_RX_BURST];
 	struct dps_prio_pkt p;
 
 	for (uint16_t i = 0; i < n; i++) {
 		rx_view(burst[i], &p, &flow[i]);
 		cls[i] = (uint8_t)dps_prio_classify(e->prio, &p);
+		order[i] = cls[i] & DPS_PRIO_CLASS_MASK;
 	}
+	/* A frame takes its place in the order from the highest frame after it in its flow; its
+	 * own class (what TCP marks) stays its own. */
 	for (uint16_t i = n; i-- > 0;)
-		if (cls[i] == DPS_PRIO_CLASS_HIGH)
+		if (order[i] == DPS_PRIO_CLASS_HIGH)
 			for (uint16_t j = 0; j < i; j++)
 				if (flow[j] == flow[i])
-					cls[j] = DPS_PRIO_CLASS_HIGH;
+					order[j] = DPS_PRIO_CLASS_HIGH;
 	for (int pass = DPS_PRIO_CLASS_HIGH; pass >= DPS_PRIO_CLASS_LOW; pass--)
 		for (uint16_t i = 0; i < n; i++)
-			if (cls[i] == pass) {
-				e->ctr[pass == DPS_PRIO_CLASS_HIGH ? DPS_CTR_prio_rx_high
-								   : DPS_CTR_prio_rx_low]++;
+			if (order[i] == pass) {
+				bool high = (cls[i] & DPS_PRIO_CLASS_MASK) == DPS_PRIO_CLASS_HIGH;
+
+				e->ctr[high ? DPS_CTR_prio_rx_high : DPS_CTR_prio_rx_low]++;
+				e->ctr[high ? DPS_CTR_prio_rx_high_bytes
+					    : DPS_CTR_prio_rx_low_bytes] +=
+				    rte_pktmbuf_pkt_len(burst[i]);
+				e->rx_cls = cls[i];
 				dps_engine_input(e, burst[i], now);
 			}
+	e->rx_cls = 0;
 }
 
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)

@@ -385,6 +385,10 @@ static int rule(struct parser *ps, struct dps_prio_rule *r)
 	else
 		return expected(ps, "a class (high or low)");
 	next(ps);
+	if (word_is(&ps->t, "conn")) { /* the class sticks to the connection */
+		r->cls |= DPS_PRIO_CONN;
+		next(ps);
+	}
 	return 0;
 }
 
@@ -443,10 +447,10 @@ static bool rule_holds(const struct dps_prio_rule *r, const struct dps_prio_pkt 
 	return true;
 }
 
-enum dps_prio_class dps_prio_classify(const struct dps_prio_rules *r, const struct dps_prio_pkt *p)
+unsigned dps_prio_classify(const struct dps_prio_rules *r, const struct dps_prio_pkt *p)
 {
 	for (unsigned i = 0; i < r->n; i++)
 		if (rule_holds(&r->rule[i], p))
-			return (enum dps_prio_class)r->rule[i].cls;
+			return r->rule[i].cls;
 	return DPS_PRIO_CLASS_LOW;
 }

@@ -14,9 +14,11 @@
  *           | 'payload' STRING                       payload starts with STRING
  *           | 'payload' '[' NUM ']' STRING           STRING at byte offset NUM
  *           | 'payload' '[' NUM ']' '==' BYTE        one byte (0xNN or decimal) at offset NUM
- *   class  := 'high' | 'low'
+ *   class  := ( 'high' | 'low' ) [ 'conn' ]
  * STRING is double-quoted, with \\ \" \r \n \t \0 \xNN escapes, 1-16 bytes. Terms of a rule all must hold.
- * A packet no rule matches is low. Example (DESIGN.md §8):
+ * A packet no rule matches is low. 'conn' pins the class to the packet's TCP connection: from the
+ * first segment the rule matches (a SYN for a port rule), every byte and event of that connection
+ * has the class, whatever later packets match. Example (DESIGN.md §8):
  *   tcp dport 6379 payload "GET " -> high; tcp sport 8080 -> high; * -> low
  *
  * Parsing never touches errno; errors name the column (1-based) and what was expected.
@@ -28,6 +30,9 @@
 #include <stdint.h>
 
 enum dps_prio_class { DPS_PRIO_CLASS_LOW = 0, DPS_PRIO_CLASS_HIGH = 1 };
+/* Or'ed into a class: the rule said 'conn' (the class is pinned to the connection). */
+#define DPS_PRIO_CONN 2u
+#define DPS_PRIO_CLASS_MASK 1u
 
 #define DPS_PRIO_MAX_RULES 64
 #define DPS_PRIO_MAX_BYTES 4 /* payload tests per rule */
@@ -72,7 +77,8 @@ struct dps_prio_pkt {
  */
 int dps_prio_compile(const char *text, struct dps_prio_rules *r, char *err, size_t errlen);
 
-/* The class of p: the first rule whose terms all hold, else DPS_PRIO_CLASS_LOW. */
-enum dps_prio_class dps_prio_classify(const struct dps_prio_rules *r, const struct dps_prio_pkt *p);
+/* The class of p: the first rule whose terms all hold, else DPS_PRIO_CLASS_LOW; with
+ * DPS_PRIO_CONN or'ed in when that rule pins its connection. */
+unsigned dps_prio_classify(const struct dps_prio_rules *r, const struct dps_prio_pkt *p);
 
 #endif

@@ -84,6 +84,13 @@ enum {
 					   to connect */
 };
 
+/* Priority of a connection (tcb->prio), from the rules' TCP-layer point (DESIGN.md §8). */
+enum {
+	DPS_TP_PIN_HIGH = 1u << 0, /* a 'conn' rule pinned it high: all of it is high */
+	DPS_TP_PIN_LOW = 1u << 1, /* a 'conn' rule pinned it low: its data never marks it */
+	DPS_TP_MARK = 1u << 2, /* high data received: high while unread bytes reach prio_seq */
+};
+
 struct dps_tcp_cc_ops;
 struct dps_listener;
 
@@ -122,7 +129,7 @@ struct dps_tcb {
 	uint8_t dupacks;
 	uint8_t keep_probes; /* unanswered keepalive probes */
 	uint8_t syn_retries;
-	uint8_t pad0;
+	uint8_t prio; /* DPS_TP_*: priority class pinned, high data pending (DESIGN.md §8) */
 	const struct dps_tcp_cc_ops *cc;
 	uint32_t cc_state[8]; /* private to the congestion control */
 	/* buffers */
@@ -134,6 +141,7 @@ struct dps_tcb {
 	struct rte_mbuf *ooo; /* out-of-order segments, sorted by sequence number */
 	uint32_t ooo_bytes;
 	uint32_t fin_seq; /* sequence number of the peer's FIN when it came out of order */
+	uint32_t prio_seq; /* DPS_TP_MARK: high-priority data ends here (RCV sequence space) */
 	/* SACK scoreboard (RFC 6675): what the peer holds above SND.UNA, sorted, merged */
 	struct dps_sack_block sacked[DPS_TCP_MAX_SACK];
 	uint8_t n_sacked;
@@ -167,6 +175,7 @@ struct dps_listener {
 	uint16_t n_syn; /* children in SYN_RCVD */
 	uint16_t n_accept; /* children established and waiting for accept() */
 	struct dps_tcb *acc_head, *acc_tail;
+	struct dps_tcb *acc_high_tail; /* last high child: high ones are accepted first, or NULL */
 	uint32_t flags_inherit; /* NODELAY etc. copied into children */
 	uint32_t snd_buf, rcv_buf;
 	void (*on_event)(void *arg, uint32_t events);
@@ -253,6 +262,18 @@ uint32_t dps_tcp_isn(struct dps_engine *e, uint32_t laddr, uint16_t lport, uint3
 /* A connection failed or was reset: record err (-ECONNRESET, ...), move to CLOSED, release what
  * can be released (the tcb itself is freed at once when no handle refers to it). */
 void dps_tcp_drop(struct dps_tcb *t, int err);
+
+/* Does t have high-priority data unread, or is it pinned high? (the event layer and the
+ * transmit batch serve it first) */
+static inline bool dps_tcp_is_high(const struct dps_tcb *t)
+{
+	return (t->prio & DPS_TP_PIN_HIGH) ||
+	       ((t->prio & DPS_TP_MARK) && seq_gt(t->prio_seq, t->rcv_nxt - t->rcv_queued));
+}
+/* Append t to l's accept queue: a high child after the high ones already there, a low one at
+ * the end (tcp_sock.c); and take it out again. */
+void dps_tcp_accq_push(struct dps_listener *l, struct dps_tcb *t);
+void dps_tcp_accq_unlink(struct dps_listener *l, struct dps_tcb *t, struct dps_tcb *prev);
 
 /* tcp_input.c */
 struct dps_ipv4_view;

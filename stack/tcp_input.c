@@ -9,6 +9,7 @@
  * else the out-of-order queue), FIN; then output. A buffer that carries accepted payload is kept
  * on the connection (no copy) and freed by recv(); every other is freed here.
  */
+#include "prio.h"
 #include "tcp.h"
 
 #include "wire.h"
@@ -74,6 +75,33 @@ static void negotiate(struct dps_tcb *t, const struct dps_tcp_seg *s, bool we_of
 	t->snd_wl2 = s->ack;
 }
 
+/*
+ * The rules' TCP-layer point (DESIGN.md §8): the class the NIC layer gave the segment being input
+ * (e->rx_cls). A 'conn' rule pins the connection's class at its first matching segment; a high
+ * segment's data marks the connection high until the application has read past it.
+ */
+static void prio_pin(struct dps_tcb *t)
+{
+	uint8_t cls = t->eng->rx_cls;
+
+	if (!(cls & DPS_PRIO_CONN) || (t->prio & (DPS_TP_PIN_HIGH | DPS_TP_PIN_LOW)))
+		return;
+	t->prio |=
+	    (cls & DPS_PRIO_CLASS_MASK) == DPS_PRIO_CLASS_HIGH ? DPS_TP_PIN_HIGH : DPS_TP_PIN_LOW;
+	t->eng->ctr[DPS_CTR_prio_tcp_pins]++;
+}
+
+static void prio_mark(struct dps_tcb *t, uint32_t seq, uint32_t len)
+{
+	if ((t->eng->rx_cls & DPS_PRIO_CLASS_MASK) != DPS_PRIO_CLASS_HIGH ||
+	    (t->prio & DPS_TP_PIN_LOW))
+		return;
+	if (!(t->prio & DPS_TP_MARK) || seq_gt(seq + len, t->prio_seq))
+		t->prio_seq = seq + len;
+	t->prio |= DPS_TP_MARK;
+	t->eng->ctr[DPS_CTR_prio_tcp_marks]++;
+}
+
 static void enter_time_wait(struct dps_tcb *t)
 {
 	dps_tcp_set_state(t, DPS_TCP_TIME_WAIT);
@@ -115,6 +143,7 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	t->raddr = ip->src;
 	t->lport = s->dport;
 	t->rport = s->sport;
+	prio_pin(t);
 	if (dps_tcp_flow_add(t) < 0) {
 		t->rport = 0; /* not linked */
 		t->lport = 0;
@@ -328,11 +357,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (l != NULL) {
 			l->n_syn--;
 			l->n_accept++;
-			if (l->acc_tail != NULL)
-				l->acc_tail->accept_next = t;
-			else
-				l->acc_head = t;
-			l->acc_tail = t;
+			dps_tcp_accq_push(l, t);
 			dps_tcp_listener_notify(l);
 		} else {
 			dps_tcp_notify(t);
@@ -422,7 +447,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			t->cwnd = t->ssthresh;
 			t->recover = t->snd_max;
 			t->flags |= DPS_TF_IN_RECOVERY;
-			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
+			t->flags &= ~(uint32_t)(DPS_TF_RTT_TIMING | DPS_TF_RESCUE_SENT);
 			dps_tcp_retransmit(t);
 			e->ctr[DPS_CTR_tcp_rexmit_fast]++;
 			t->high_rxt = t->snd_una + dps_tcp_rexmit_len(t, &(bool){ false });
@@ -752,8 +777,10 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			s->flags &= (uint8_t)~RTE_TCP_FIN_FLAG; /* the FIN lies beyond the window */
 			t->flags |= DPS_TF_ACKNOW; /* tell the sender where the window ends */
 		}
-		if (len > 0)
+		if (len > 0) {
+			prio_mark(t, seq, len);
 			kept = data_input(t, m, seq, len);
+		}
 		if (len > 0 || front > 0)
 			dps_tcp_notify(t);
 	} else if (len > 0) {
@@ -803,6 +830,7 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 	e->ctr[DPS_CTR_tcp_rx_segs]++;
 	t = dps_tcp_flow_find(e, ip->dst, s.dport, ip->src, s.sport);
 	if (t != NULL) {
+		prio_pin(t);
 		conn_input(t, m, ip, &s);
 		return;
 	}

@@ -260,7 +260,12 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 			t->quickacks--;
 		dps_tcp_timer_clear(t, DPS_TT_DELACK);
 	}
+	/* DESIGN.md §8: the frames of a high connection go ahead in the transmit batch. */
+	e->tx_flow = t;
+	e->tx_high = dps_tcp_is_high(t);
 	dps_ipv4_output(e, m, now_ns(t));
+	e->tx_flow = NULL;
+	e->tx_high = false;
 	return 0;
 }
 

@@ -10,6 +10,10 @@
 #include "tcp.h"
 #include "tcp_api.h"
 
+#include "dpsock.h" /* DPS_EV_HIGH */
+#include "hist.h"
+#include "prio.h"
+
 #include "dps_mempool.h"
 #include "wire.h"
 
@@ -369,6 +373,8 @@ static int tcb_events(const struct dps_tcb *t)
 	case DPS_TCP_NSTATES:
 		break;
 	}
+	if (ev != 0 && dps_tcp_is_high(t))
+		ev |= (int)DPS_EV_HIGH;
 	return ev;
 }
 
@@ -380,10 +386,17 @@ void dps_tcp_notify(struct dps_tcb *t)
 		dps_tcp_listener_notify(t->listener);
 }
 
+static int listener_events(const struct dps_listener *l)
+{
+	if (l->n_accept == 0)
+		return 0;
+	return EPOLLIN | (l->acc_high_tail != NULL ? (int)DPS_EV_HIGH : 0);
+}
+
 void dps_tcp_listener_notify(struct dps_listener *l)
 {
 	if (l->on_event != NULL)
-		l->on_event(l->event_arg, l->n_accept > 0 ? EPOLLIN : 0);
+		l->on_event(l->event_arg, (uint32_t)listener_events(l));
 }
 
 int dps_tcp_events(struct dps_engine *e, int s)
@@ -392,7 +405,7 @@ int dps_tcp_events(struct dps_engine *e, int s)
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (l != NULL)
-		return l->n_accept > 0 ? EPOLLIN : 0;
+		return listener_events(l);
 	if (t == NULL)
 		return -EBADF;
 	return tcb_events(t);
@@ -583,6 +596,38 @@ int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 	return 0;
 }
 
+void dps_tcp_accq_push(struct dps_listener *l, struct dps_tcb *t)
+{
+	struct dps_tcb *after = l->acc_tail;
+
+	if (dps_tcp_is_high(t)) { /* DESIGN.md §8: accepted first */
+		after = l->acc_high_tail;
+		l->acc_high_tail = t;
+	}
+	if (after == NULL) {
+		t->accept_next = l->acc_head;
+		l->acc_head = t;
+	} else {
+		t->accept_next = after->accept_next;
+		after->accept_next = t;
+	}
+	if (l->acc_tail == after)
+		l->acc_tail = t;
+}
+
+void dps_tcp_accq_unlink(struct dps_listener *l, struct dps_tcb *t, struct dps_tcb *prev)
+{
+	if (prev != NULL)
+		prev->accept_next = t->accept_next;
+	else
+		l->acc_head = t->accept_next;
+	if (l->acc_tail == t)
+		l->acc_tail = prev;
+	if (l->acc_high_tail == t) /* the high ones lead: prev is high too, or none */
+		l->acc_high_tail = prev;
+	t->accept_next = NULL;
+}
+
 int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport)
 {
 	struct dps_listener *l = dps_tcp_handle_listener(e, s);
@@ -597,11 +642,8 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 	h = handle_alloc(e->tcp, t);
 	if (h < 0)
 		return h;
-	l->acc_head = t->accept_next;
-	if (l->acc_head == NULL)
-		l->acc_tail = NULL;
+	dps_tcp_accq_unlink(l, t, NULL);
 	l->n_accept--;
-	t->accept_next = NULL;
 	t->listener = NULL;
 	t->flags |= DPS_TF_ACCEPTED;
 	t->handle = h;
@@ -806,6 +848,24 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 	return (ssize_t)n;
 }
 
+/*
+ * Per-class accounting of n bytes read from m (DESIGN.md §8): bytes, and when m is read to its
+ * end, how long its data waited since the rx poll (the queueing delay). The class is the frame's
+ * own, or high for a connection pinned high.
+ */
+static void read_account(struct dps_tcb *t, struct rte_mbuf *m, size_t n, uint64_t now)
+{
+	struct dps_engine *e = t->eng;
+	uint64_t stamp = *dps_engine_rx_stamp(e, m);
+	int cls =
+	    (stamp & 1) || (t->prio & DPS_TP_PIN_HIGH) ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW;
+
+	e->ctr[cls == DPS_PRIO_CLASS_HIGH ? DPS_CTR_prio_read_high_bytes
+					  : DPS_CTR_prio_read_low_bytes] += n;
+	if (n == rte_pktmbuf_data_len(m))
+		dps_hist_add(e->delay[cls], now > (stamp & ~1ull) ? now - (stamp & ~1ull) : 0);
+}
+
 ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int flags, uint64_t now)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
@@ -841,6 +901,7 @@ ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int fla
 			m = m->next;
 			continue;
 		}
+		read_account(t, m, n, now);
 		if (n < rte_pktmbuf_data_len(m)) {
 			rte_pktmbuf_adj(m, (uint16_t)n);
 			break;
@@ -854,6 +915,8 @@ ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int fla
 		if (t->rcv_q == NULL)
 			t->rcv_q_tail = NULL;
 		t->rcv_queued -= (uint32_t)done;
+		if ((t->prio & DPS_TP_MARK) && !dps_tcp_is_high(t))
+			t->prio &= (uint8_t)~DPS_TP_MARK; /* read past the high data */
 		dps_tcp_window_update(t);
 	}
 	return (ssize_t)done;
@@ -866,6 +929,12 @@ static void queue_fin(struct dps_tcb *t)
 	t->flags |= DPS_TF_FIN_QUEUED;
 	switch ((enum dps_tcp_state)t->state) {
 	case DPS_TCP_SYN_RCVD:
+		/* Only a simultaneous open has a handle in SYN_RCVD. RFC 9293 §3.10.4 CLOSE in
+		 * SYN-RECEIVED, and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1 with the FIN sent
+		 * behind the SYN-ACK), send the FIN at once; here it waits until the SYN is
+		 * acknowledged (ESTABLISHED, then FIN_WAIT_1: tcp_input.c), while the SYN-ACK keeps
+		 * being retransmitted: the FIN then never precedes an unacknowledged SYN. */
+		break;
 	case DPS_TCP_ESTABLISHED:
 		dps_tcp_set_state(t, DPS_TCP_FIN_WAIT_1);
 		break;
@@ -1016,12 +1085,6 @@ int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *p
 	*addr = t->raddr;
 	*port = t->rport;
 	return 0;
-		/* Only a simultaneous open has a handle in SYN_RCVD. RFC 9293 §3.10.4 CLOSE in
-		 * SYN-RECEIVED, and Linux (tcp_close_state: SYN_RECV -> FIN_WAIT1 with the FIN sent
-		 * behind the SYN-ACK), send the FIN at once; here it waits until the SYN is
-		 * acknowledged (ESTABLISHED, then FIN_WAIT_1: tcp_input.c), while the SYN-ACK keeps
-		 * being retransmitted: the FIN then never precedes an unacknowledged SYN. */
-		break;
 }
 
 void dps_tcp_drop(struct dps_tcb *t, int err)
@@ -1034,16 +1097,14 @@ void dps_tcp_drop(struct dps_tcb *t, int err)
 		if (t->state == DPS_TCP_SYN_RCVD) {
 			l->n_syn--;
 		} else { /* established, waiting in the accept queue: unlink it */
-			struct dps_tcb **pp = &l->acc_head, *prev = NULL;
+			struct dps_tcb *q = l->acc_head, *prev = NULL;
 
-			while (*pp != NULL && *pp != t) {
-				prev = *pp;
-				pp = &(*pp)->accept_next;
+			while (q != NULL && q != t) {
+				prev = q;
+				q = q->accept_next;
 			}
-			if (*pp == t) {
-				*pp = t->accept_next;
-				if (l->acc_tail == t)
-					l->acc_tail = prev;
+			if (q == t) {
+				dps_tcp_accq_unlink(l, t, prev);
 				l->n_accept--;
 			}
 			t->accept_next = NULL;

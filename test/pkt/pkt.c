@@ -275,6 +275,8 @@ static void collect(void)
 		}
 }
 
+static bool in_burst; /* IN queues frames without polling: they arrive in one burst */
+
 static void poll_once(void)
 {
 	dps_engine_poll(pkt_eng, now_ns);
@@ -574,7 +576,15 @@ void pkt_in(const char *file, int line, struct conn *c, const char *spec_line,
 		tracef("< %s%s", l, mod != NULL ? "   (modified)" : "");
 	}
 	inject_frame(f, n);
-	poll_once();
+	if (!in_burst)
+		poll_once();
+}
+
+void pkt_burst(bool begin)
+{
+	in_burst = begin;
+	if (!begin)
+		poll_once();
 }
 
 /* ------------------------------------------------------------------------------------------ */

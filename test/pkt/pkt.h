@@ -116,6 +116,7 @@ void pkt_in(const char *file, int line, struct conn *c, const char *spec,
 void pkt_out(const char *file, int line, struct conn *c, const char *spec, long after_ms);
 void pkt_nothing(const char *file, int line, uint64_t ms);
 void pkt_wait(uint64_t ms);
+void pkt_burst(bool begin);
 void pkt_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 void pkt_eq(const char *file, int line, const char *expr, long long got, long long want);
@@ -127,6 +128,10 @@ void pkt_eq(const char *file, int line, const char *expr, long long got, long lo
 #define NOTHING() pkt_nothing(__FILE__, __LINE__, 0)
 #define NOTHING_FOR(ms) pkt_nothing(__FILE__, __LINE__, ms)
 #define WAIT(ms) pkt_wait(ms)
+/* BURST_BEGIN(); IN(...); IN(...); BURST_END(): the segments arrive in one rx burst (at most
+ * DPS_RX_BURST), processed by one poll at BURST_END. */
+#define BURST_BEGIN() pkt_burst(true)
+#define BURST_END() pkt_burst(false)
 #define EQ(expr, want) pkt_eq(__FILE__, __LINE__, #expr, (long long)(expr), (long long)(want))
 #define CHECK_THAT(cond)                                                         \
 	do {                                                                     \

@@ -149,9 +149,29 @@ static void too_many(void)
 	CHECK(strstr(err, "more than 64 rules") != NULL);
 }
 
+/* 'conn' after a class pins it to the connection: the classifier says so with DPS_PRIO_CONN. */
+static void conn_pin(void)
+{
+	struct dps_prio_pkt p = pkt("10.0.0.1", 40000, "10.0.0.2", 7100, "");
+
+	CHECK_EQ(compile("tcp dport 7100 -> high conn; tcp dport 7200 -> low conn; * -> low"), 0);
+	CHECK_EQ(r.n, 3u);
+	CHECK_EQ(dps_prio_classify(&r, &p), DPS_PRIO_CLASS_HIGH | DPS_PRIO_CONN);
+	p.dport = 7200;
+	CHECK_EQ(dps_prio_classify(&r, &p), DPS_PRIO_CLASS_LOW | DPS_PRIO_CONN);
+	p.dport = 7300;
+	CHECK_EQ(dps_prio_classify(&r, &p), DPS_PRIO_CLASS_LOW);
+	/* 'conn' is a modifier of a class, nothing else */
+	CHECK_EQ(compile("tcp dport 7100 -> conn"), -EINVAL);
+	CHECK_STR(err, "column 19: expected a class (high or low), found 'conn'");
+	CHECK_EQ(compile("tcp dport 7100 -> high conn conn"), -EINVAL);
+	CHECK_STR(err, "column 29: expected ';' or the end of the rules, found 'conn'");
+}
+
 int main(void)
 {
 	RUN(design_example);
+	RUN(conn_pin);
 	RUN(terms);
 	RUN(order_and_empty);
 	RUN(errors);

@@ -76,6 +76,13 @@ def ratio(a, b):
     return a / b
 
 
+def paired_ratio(runs, base_runs, key):
+    """Median over the repeats of run i / baseline run i: the two ran next to each other, under
+    the same load from the rest of the machine, so their ratio is steadier than the ratio of the
+    medians. None when no pair has both figures."""
+    return median([ratio(a.get(key), b.get(key)) for a, b in zip(runs, base_runs)])
+
+
 def pct_at(points, p):
     """From [(percentile, value)...] (a client's distribution), the value at the first point at or
     above percentile p; None when the distribution does not reach p."""
@@ -121,6 +128,8 @@ def result_rows(res):
     headers = ['case', 'side', '%s (median)' % m['label']]
     for b in res['baselines']:
         headers.append('ratio vs %s' % b)
+    for b in res['baselines']:
+        headers.append('paired ratio vs %s' % b)
     headers += ['p50 µs', 'p99 µs', 'p99.9 µs', 'server CPU s', 'server CPU µs/%s' % m['op'],
                 'client CPU s', 'runs (%s)' % m['label']]
     rows = []
@@ -134,6 +143,8 @@ def result_rows(res):
             for b in res['baselines']:
                 base = res['results'][case].get(b)
                 row.append(ratio(med.get(m['key']), base['median'].get(m['key'])) if base else None)
+            for b in res['baselines']:
+                row.append(s.get('paired_ratio', {}).get(b))
             row += [med.get('p50_us'), med.get('p99_us'), med.get('p999_us'), med.get('cpu_server_s'),
                     med.get('cpu_server_us_per_op'), med.get('cpu_client_s'),
                     ' '.join(fmt(r.get(m['key'])) for r in s['runs'])]
@@ -146,7 +157,8 @@ def result_markdown(res):
     h, rows = result_rows(res)
     lines = ['## %s' % res['scenario'], '',
              '%s; %d repeats alternating %s; median of the repeats; ratio = side / baseline '
-             '(%s is better)' % (res['what'], res['repeats'], ' '.join(res['sides']),
+             '(%s is better); paired ratio = median of the per-repeat ratios (each repeat\'s runs ran '
+             'back to back)' % (res['what'], res['repeats'], ' '.join(res['sides']),
                                  'higher' if res['metric']['higher_is_better'] else 'lower'),
              '', markdown_table(h, rows)]
     for n in res.get('notes', []):
@@ -551,6 +563,9 @@ class Bench:
                 if not rs:
                     continue
                 results.setdefault(case, {})[side] = {'median': summarize(rs, keys), 'runs': rs}
+            for side, s in results.get(case, {}).items():
+                s['paired_ratio'] = {b: paired_ratio(s['runs'], results[case][b]['runs'], metric['key'])
+                                     for b in baselines if b in results[case]}
         return {'scenario': scenario, 'what': what, 'metric': metric, 'cases': cases, 'sides': sides,
                 'baselines': baselines, 'repeats': self.args.repeats, 'results': results,
                 'notes': list(notes), 'commands': self.commands, 'versions': versions(),

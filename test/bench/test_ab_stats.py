@@ -121,8 +121,12 @@ headers, rows = ab.result_rows(res)
 check('table rows', len(rows), 2)
 check('table ratio', rows[0][3], 0.5)
 check('table baseline ratio', rows[1][3], 1.0)
+check('table paired ratio', rows[0][4], 0.5)  # median of 0.25, 0.75, 0.5
+check('paired ratio', ab.paired_ratio([{'x': 2.0}, {'x': 9.0}, {'x': 1.0}],
+                                      [{'x': 1.0}, {'x': 3.0}, {'x': 1.0}], 'x'), 2.0)
+check('paired ratio missing', ab.paired_ratio([{'x': 2.0}], [{}], 'x'), None)
 md = ab.markdown_table(headers, rows)
-check('markdown row', '| c8 | dpsock | 200 | 0.5 | - | 20 |' in md, True)
+check('markdown row', '| c8 | dpsock | 200 | 0.5 | 0.5 | - | 20 |' in md, True)
 check('markdown separator', md.splitlines()[1].count('---'), len(headers))
 out = tempfile.mkdtemp(prefix='dps-ab-test.')
 ab.plots = lambda res, out: []  # no gnuplot in a unit test
@@ -132,7 +136,7 @@ with open(os.path.join(out, 't.json')) as f:
 check('json ratio input', j['results']['c8']['kernel']['median']['rps'], 400.0)
 check('json runs kept', len(j['results']['c8']['dpsock']['runs']), 3)
 with open(os.path.join(out, 't.md')) as f:
-    check('md file has the table', '| c8 | kernel | 400 | 1 |' in f.read(), True)
+    check('md file has the table', '| c8 | kernel | 400 | 1 | 1 |' in f.read(), True)
 for n in os.listdir(out):
     os.unlink(os.path.join(out, n))
 os.rmdir(out)

@@ -53,9 +53,8 @@ enum dps_tcp_timer_kind {
 
 /* Connection flags (tcb->flags) */
 enum {
-	/* from the top bit down: loss recovery and congestion control state */
+	/* from the top bit down: congestion control state */
 	DPS_TF_APP_LIMITED = 1u << 31, /* the flight did not fill cwnd (RFC 7661) */
-	DPS_TF_RESCUE_SENT = 1u << 30, /* this recovery's rescue retransmission (RFC 6675 §4) */
 	DPS_TF_NODELAY = 1u << 0, /* TCP_NODELAY */
 	DPS_TF_CORK = 1u << 1, /* TCP_CORK */
 	DPS_TF_ACKNOW = 1u << 2, /* send an ACK at the next output */
@@ -146,6 +145,7 @@ struct dps_tcb {
 	struct dps_sack_block sacked[DPS_TCP_MAX_SACK];
 	uint8_t n_sacked;
 	uint32_t high_rxt; /* highest sequence retransmitted in this recovery */
+	uint32_t rescue_rxt; /* RFC 6675 RescueRxt + 1: a rescue may go once SND.UNA reaches it */
 	uint32_t last_ooo_seq; /* the latest out-of-order segment (its SACK block goes first) */
 	uint16_t delack_segs; /* full segments received since our last ACK */
 	uint16_t quickacks; /* ACKs left to send without delay */

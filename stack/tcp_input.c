@@ -447,10 +447,11 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 			t->cwnd = t->ssthresh;
 			t->recover = t->snd_max;
 			t->flags |= DPS_TF_IN_RECOVERY;
-			t->flags &= ~(uint32_t)(DPS_TF_RTT_TIMING | DPS_TF_RESCUE_SENT);
+			t->flags &= ~(uint32_t)DPS_TF_RTT_TIMING;
 			dps_tcp_retransmit(t);
 			e->ctr[DPS_CTR_tcp_rexmit_fast]++;
 			t->high_rxt = t->snd_una + dps_tcp_rexmit_len(t, &(bool){ false });
+			t->rescue_rxt = t->high_rxt; /* RFC 6675 §5 step 4.3 */
 			dps_tcp_sack_recover(t);
 			dps_tcp_timer_clear(t, DPS_TT_REXMT);
 			dps_tcp_rexmt_arm(t);

@@ -4,8 +4,12 @@
  * The scoreboard keeps up to DPS_TCP_MAX_SACK merged ranges the peer reported above SND.UNA.
  * IsLost (§4): a sequence number is lost when DupThresh discontiguous SACKed ranges, or more than
  * (DupThresh - 1) * SMSS SACKed bytes, lie above it. Pipe (§4): bytes in flight that are neither
- * SACKed nor lost, plus what was retransmitted. NextSeg (§4 rule 1): the first lost, unSACKed,
- * not yet retransmitted range; new data otherwise (the output path sends it).
+ * SACKed nor lost, plus what was retransmitted. NextSeg (§4), in its order: rule 1, the first
+ * lost, unSACKed range above HighRxt; rule 2, new data (left to dps_tcp_output, which runs after
+ * every ACK); rule 3, when no new data can go, the first unSACKed range above HighRxt even if not
+ * lost; rule 4, once per recovery (RescueRxt, §5) and only after a partial ACK, a "rescue" segment
+ * holding the highest unSACKed byte, when rules 1-3 find nothing, so that a lost retransmission
+ * at the tail of the window need not wait for the RTO.
  */
 #include "tcp.h"
 
@@ -135,6 +139,44 @@ uint32_t dps_tcp_sack_pipe(const struct dps_tcb *t)
 	return pipe;
 }
 
+/* End of the data sent so far (SND.MAX less a FIN, which a retransmission never carries here). */
+static uint32_t data_sent_end(const struct dps_tcb *t)
+{
+	uint32_t data_end = t->snd_una + t->snd_queued;
+
+	return seq_lt(data_end, t->snd_max) ? data_end : t->snd_max;
+}
+
+/* NextSeg rule 2's test: may dps_tcp_output send new data (unsent bytes inside the peer's window)? */
+static bool new_data_can_go(const struct dps_tcb *t)
+{
+	return seq_lt(t->snd_nxt, t->snd_una + t->snd_queued) &&
+	       seq_lt(t->snd_nxt, t->snd_una + t->snd_wnd);
+}
+
+/* NextSeg rule 4 (RFC 6675 §4): if HighACK > RescueRxt, one segment of up to a segment's room
+ * that includes the highest unSACKed sequence number, then RescueRxt = RecoveryPoint (no second
+ * one in this recovery); HighRxt unchanged. RescueRxt starts at the end of the first
+ * retransmission (§5 step 4.3, tcp_input.c), so the rescue waits for a partial ACK past it.
+ * t->rescue_rxt holds RescueRxt + 1. Returns true when it sent one. */
+static bool rescue(struct dps_tcb *t)
+{
+	uint32_t end = data_sent_end(t), room = dps_tcp_seg_room(t), start;
+
+	if (!seq_geq(t->snd_una, t->rescue_rxt))
+		return false;
+	if (t->n_sacked > 0 && seq_geq(t->sacked[t->n_sacked - 1].right, end))
+		end = t->sacked[t->n_sacked - 1].left; /* the list is sorted and merged */
+	if (!seq_gt(end, t->snd_una))
+		return false; /* nothing unSACKed outstanding */
+	start = end - t->snd_una > room ? end - room : t->snd_una;
+	dps_tcp_send_range(t, start, end - start);
+	t->rescue_rxt = t->recover + 1; /* RecoveryPoint */
+	t->eng->ctr[DPS_CTR_tcp_rexmit_fast]++;
+	t->eng->ctr[DPS_CTR_tcp_rexmit_rescue]++;
+	return true;
+}
+
 void dps_tcp_sack_recover(struct dps_tcb *t)
 {
 	for (int guard = 0; guard < 64; guard++) {
@@ -142,15 +184,23 @@ void dps_tcp_sack_recover(struct dps_tcb *t)
 
 		if (pipe + t->mss > t->cwnd)
 			return;
-		/* NextSeg rule 1: the first unSACKed byte above HighRxt that is lost. */
+		/* The first unSACKed byte above HighRxt. */
 		seq = seq_gt(t->high_rxt, t->snd_una) ? t->high_rxt : t->snd_una;
 		while (seq_lt(seq, t->snd_max) && is_sacked(t, seq)) {
 			for (unsigned i = 0; i < t->n_sacked; i++)
 				if (seq_in(seq, t->sacked[i].left, t->sacked[i].right))
 					seq = t->sacked[i].right;
 		}
-		if (!seq_lt(seq, t->snd_max) || !dps_tcp_sack_is_lost(t, seq))
-			return; /* nothing lost to resend: new data goes by dps_tcp_output */
+		if (!seq_lt(seq, data_sent_end(t)) || !dps_tcp_sack_is_lost(t, seq)) {
+			/* Rule 1 finds nothing lost. Rule 2: new data, sent by dps_tcp_output. */
+			if (new_data_can_go(t))
+				return;
+			/* Rule 3: no new data can go; the first unSACKed range above HighRxt. */
+			if (!seq_lt(seq, data_sent_end(t))) {
+				rescue(t); /* rule 4 */
+				return;
+			}
+		}
 		end = hole_end(t, seq);
 		len = end - seq < dps_tcp_seg_room(t) ? end - seq : dps_tcp_seg_room(t);
 		if (seq_gt(seq + len, t->snd_una + t->snd_queued))

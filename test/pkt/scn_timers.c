@@ -317,3 +317,80 @@ SCENARIO(established_user_timeout_aborts_unacked_data)
 	EQ(sock_error(c), ETIMEDOUT);
 	c->done = true;
 }
+
+/* ---- SACK recovery: NextSeg rules 3 and 4 (RFC 6675 §4, §5) ---- */
+
+/*
+ * Ten segments, the whole send queue; segments 1 and 10 are lost, and so is the first
+ * retransmission of 10. cwnd in recovery = ssthresh = 5 segments (RFC 5681 eq. 4).
+ * - 3rd SACKed dup ACK: fast retransmit of 1 (HighRxt = RescueRxt = its end, §5 step 4).
+ * - The pipe falls as 5..9 are SACKed; no new data can go (rule 2 fails), so rule 3 resends the
+ *   first unSACKed segments above HighRxt although they are not lost yet: 8, then 9 and 10.
+ * - The ACK of 1 (cumulative to the end of 9) is partial and passes RescueRxt; nothing unSACKed
+ *   is above HighRxt, so rule 4 sends the rescue: segment 10 again, once. Its ACK ends recovery
+ *   with no retransmission timeout.
+ */
+SCENARIO(established_sack_tail_loss_rescue_retransmission)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+
+	EQ(sock_send(c, 10 * 1460), 10 * 1460);
+	for (int i = 0; i < 10; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:4381>");
+	NOTHING();
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:5841>");
+	OUT(c, "P. 1:1461(1460) ack 1"); /* rule 1 */
+	NOTHING();
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:7301>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:8761>");
+	NOTHING();
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:10221>");
+	OUT(c, "P. 10221:11681(1460) ack 1"); /* rule 3: segment 8 */
+	NOTHING();
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:11681>");
+	OUT(c, "P. 11681:13141(1460) ack 1"); /* rule 3: 9 */
+	OUT(c, "P. 13141:14601(1460) ack 1"); /* rule 3: 10 (lost again) */
+	NOTHING();
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:13141>");
+	NOTHING(); /* rule 4 waits for HighACK to pass RescueRxt */
+	IN(c, ". 1:1(0) ack 13141");
+	OUT(c, "P. 13141:14601(1460) ack 1"); /* rule 4: the rescue */
+	NOTHING();
+	COUNTER("tcp_rexmit_rescue", 1);
+	IN(c, ". 1:1(0) ack 14601");
+	NOTHING_FOR(3000);
+	COUNTER("tcp_rexmit_rto", 0);
+	COUNTER("tcp_rexmit_fast", 5);
+}
+
+/* One rescue per recovery: a second partial ACK with the tail still missing gets none. */
+SCENARIO(established_sack_rescue_only_once_per_recovery)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+
+	EQ(sock_send(c, 10 * 1460), 10 * 1460);
+	for (int i = 0; i < 10; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:2921>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:4381>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:5841>");
+	OUT(c, "P. 1:1461(1460) ack 1");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:7301>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:8761>");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:10221>");
+	OUT(c, "P. 10221:11681(1460) ack 1");
+	IN(c, ". 1:1(0) ack 1 <nop,nop,sack 1461:11681>");
+	OUT(c, "P. 11681:13141(1460) ack 1");
+	OUT(c, "P. 13141:14601(1460) ack 1");
+	IN(c, ". 1:1(0) ack 11681");
+	OUT(c, "P. 13141:14601(1460) ack 1"); /* the rescue */
+	IN(c, ". 1:1(0) ack 13141");
+	NOTHING(); /* still in recovery, rescue spent: the RTO is left to recover 10 */
+	COUNTER("tcp_rexmit_rescue", 1);
+	OUT_AFTER(c, 300, "P. 13141:14601(1460) ack 1");
+	COUNTER("tcp_rexmit_rto", 1);
+}

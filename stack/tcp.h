@@ -53,8 +53,9 @@ enum dps_tcp_timer_kind {
 
 /* Connection flags (tcb->flags) */
 enum {
-	/* from the top bit down: congestion control state */
+	/* from the top bit down: congestion control and sender SWS avoidance state */
 	DPS_TF_APP_LIMITED = 1u << 31, /* the flight did not fill cwnd (RFC 7661) */
+	DPS_TF_SWS_FLUSH = 1u << 30, /* the SWS override timer expired: send the runt */
 	DPS_TF_NODELAY = 1u << 0, /* TCP_NODELAY */
 	DPS_TF_CORK = 1u << 1, /* TCP_CORK */
 	DPS_TF_ACKNOW = 1u << 2, /* send an ACK at the next output */

@@ -384,8 +384,12 @@ void dps_tcp_retransmit(struct dps_tcb *t)
 	send_segment(t, flags, t->snd_una, len);
 }
 
-/* Sender side of Nagle and SWS avoidance for a segment of len < MSS bytes: may it go now? */
-static bool small_segment_ok(const struct dps_tcb *t, uint32_t len, uint32_t unsent)
+/*
+ * Sender side of Nagle and SWS avoidance for a segment of len < MSS bytes: may it go now? Sets
+ * *sws_held when the peer's window, not the lack of data, makes it a runt (RFC 9293 §3.8.6.2.1:
+ * wait for more window), so that the caller can arm the override timer.
+ */
+static bool small_segment_ok(const struct dps_tcb *t, uint32_t len, uint32_t unsent, bool *sws_held)
 {
 	if ((t->flags & DPS_TF_CORK) && !(t->flags & DPS_TF_CORK_FLUSH)) {
 		/* Linux: a corked partial segment waits at most 200 ms. */
@@ -394,20 +398,39 @@ static bool small_segment_ok(const struct dps_tcb *t, uint32_t len, uint32_t uns
 					  t->eng->tcp->now_ms + 200);
 		return false;
 	}
-	if (t->flags & DPS_TF_CORK_FLUSH)
+	if (t->flags & (DPS_TF_CORK_FLUSH | DPS_TF_SWS_FLUSH))
 		return true;
 	/* RFC 9293 §3.8.6.2.1: at least half the largest window the peer offered. */
 	if (t->snd_up_max > 0 && len >= t->snd_up_max / 2)
 		return true;
-	if (len < unsent)
-		return false; /* window-limited: wait for more window instead of a runt */
+	if (len < unsent) {
+		*sws_held = true; /* window-limited: wait for more window instead of a runt */
+		return false;
+	}
 	/* Nagle (RFC 9293 §3.7.4): all queued data fits; send if nothing is in flight. */
 	return (t->flags & DPS_TF_NODELAY) || t->snd_max == t->snd_una;
 }
 
+/*
+ * RFC 9293 §3.8.6.2.1's override timeout (0.1-1 s): a runt held back by sender SWS avoidance goes
+ * when it expires. Only armed with nothing in flight: otherwise an ACK comes and output runs
+ * again. Linux gets the same from its probe timer (tcp_check_probe_timer arms it whenever data
+ * waits with nothing in flight; tcp_write_wakeup then sends what the window allows). Here the
+ * persist deadline serves both: on_persist (tcp_timer.c) tells the cases apart by SND.WND.
+ */
+static void sws_override_arm(struct dps_tcb *t)
+{
+	uint32_t ms = t->rto_us / 1000;
+
+	if (t->snd_max != t->snd_una || t->deadline[DPS_TT_PERSIST] != 0)
+		return;
+	ms = ms < 100 ? 100 : ms > 1000 ? 1000 : ms;
+	dps_tcp_timer_set(t, DPS_TT_PERSIST, t->eng->tcp->now_ms + ms);
+}
+
 void dps_tcp_output(struct dps_tcb *t)
 {
-	bool sent_any = false;
+	bool sent_any = false, sws_held = false;
 
 	switch ((enum dps_tcp_state)t->state) {
 	case DPS_TCP_CLOSED:
@@ -476,7 +499,7 @@ void dps_tcp_output(struct dps_tcb *t)
 		      t->snd_nxt + len == data_end(t);
 		if (len == 0 && !fin)
 			break;
-		if (len > 0 && len < room && !fin && !small_segment_ok(t, len, unsent))
+		if (len > 0 && len < room && !fin && !small_segment_ok(t, len, unsent, &sws_held))
 			break;
 		if (len > 0 && len == unsent)
 			flags |= RTE_TCP_PSH_FLAG;
@@ -504,6 +527,8 @@ void dps_tcp_output(struct dps_tcb *t)
 			break;
 	}
 	(void)sent_any;
+	if (sws_held)
+		sws_override_arm(t);
 	if (t->flags & DPS_TF_ACKNOW)
 		dps_tcp_send_ack(t);
 	/* Zero window with data waiting and nothing in flight: probe (persist timer). */

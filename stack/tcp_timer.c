@@ -154,8 +154,18 @@ static bool on_rexmt(struct dps_tcb *t)
 
 static void on_persist(struct dps_tcb *t)
 {
-	if (t->snd_wnd != 0 || t->snd_queued == 0)
+	if (t->snd_queued == 0)
 		return;
+	if (t->snd_wnd != 0) {
+		/* The SWS override timeout (RFC 9293 §3.8.6.2.1, tcp_output.c): send the runt the
+		 * window allows, if it is still held back and nothing is in flight. No backoff. */
+		if (t->snd_max == t->snd_una) {
+			t->flags |= DPS_TF_SWS_FLUSH;
+			dps_tcp_output(t);
+			t->flags &= ~(uint32_t)DPS_TF_SWS_FLUSH;
+		}
+		return;
+	}
 	/* RFC 9293 §3.8.6.1: probe with one octet of new data at SND.UNA; the peer takes it if its
 	 * window opened, and answers with its window either way. Backed off like the RTO. */
 	dps_tcp_send_range(t, t->snd_una, 1);

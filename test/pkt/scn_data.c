@@ -500,3 +500,54 @@ SCENARIO(established_app_limited_acks_cubic_cwnd_stays)
 	c = passive(OPT_MSS);
 	app_limited_rounds(c);
 }
+
+/* ---- sender SWS avoidance and its override timeout (RFC 9293 §3.8.6.2.1) ---- */
+
+/* The peer's window (1000) is below a segment and below half its largest window (65535), with
+ * more than that queued: the runt is held back, nothing is in flight, so no ACK would ever come;
+ * the override timer (the RTO, 200 ms here, within the RFC's 0.1-1 s) sends what the window
+ * allows. Once the window opens the rest goes at once. */
+SCENARIO(established_small_window_runt_sent_by_sws_override_timer)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, ". 1:1(0) ack 1 win 1000");
+	EQ(sock_send(c, 3000), 3000);
+	NOTHING();
+	OUT_AFTER(c, 200, ". 1:1001(1000) ack 1");
+	IN(c, ". 1:1(0) ack 1001 win 1000");
+	OUT_AFTER(c, 200, ". 1001:2001(1000) ack 1");
+	IN(c, ". 1:1(0) ack 2001 win 65535");
+	OUT(c, "P. 2001:3001(1000) ack 1");
+	IN(c, ". 1:1(0) ack 3001 win 65535");
+	NOTHING_FOR(2000);
+	COUNTER("tcp_zero_window_probes", 0);
+}
+
+/* While data is in flight the held runt waits for the ACK (its arrival runs output again), not
+ * for the override timer. */
+SCENARIO(established_sws_runt_waits_for_ack_while_data_in_flight)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	IN(c, ". 1:1(0) ack 1 win 2500");
+	EQ(sock_send(c, 3000), 3000);
+	OUT(c, ". 1:1461(1460) ack 1"); /* 1040 bytes of window left: a runt */
+	NOTHING_FOR(150);
+	IN(c, ". 1:1(0) ack 1461 win 2500");
+	OUT(c, ". 1461:2921(1460) ack 1");
+	NOTHING(); /* the last 80 bytes: Nagle (all the data fits), again until the ACK */
+	IN(c, ". 1:1(0) ack 2921 win 2500");
+	OUT(c, "P. 2921:3001(80) ack 1");
+}
+
+/* TCP_CORK governs a corked runt: it goes with the cork's 200 ms, whatever the window. */
+SCENARIO(established_corked_runt_small_window_sent_by_cork_timer)
+{
+	struct conn *c = passive(OPT_MSS);
+
+	EQ(sock_setopt(c, IPPROTO_TCP, TCP_CORK, 1), 0);
+	IN(c, ". 1:1(0) ack 1 win 1000");
+	EQ(sock_send(c, 600), 600);
+	OUT_AFTER(c, 200, "P. 1:601(600) ack 1");
+}

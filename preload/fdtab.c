@@ -77,6 +77,7 @@ static void psock_destroy(struct psock *ps)
 	if (ps->kfd >= 0)
 		real_close(ps->kfd);
 	/* No waiter is left: a blocked call holds a reference (shim_hold), as the kernel's fdget. */
+	free(ps->opts);
 	free(ps);
 }
 

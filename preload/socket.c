@@ -177,6 +177,11 @@ int psock_setopt(struct psock *ps, int level, int name, const void *val, uint32_
 
 		if (len > sizeof(o->val))
 			return -EINVAL;
+		if (ps->opts == NULL) {
+			ps->opts = calloc(PSOCK_MAX_OPTS, sizeof(*ps->opts));
+			if (ps->opts == NULL)
+				return -ENOMEM;
+		}
 		for (unsigned i = 0; i < ps->n_opts; i++)
 			if (ps->opts[i].level == level && ps->opts[i].name == name)
 				o = &ps->opts[i];

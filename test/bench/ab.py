@@ -568,7 +568,8 @@ class Bench:
                                      for b in baselines if b in results[case]}
         return {'scenario': scenario, 'what': what, 'metric': metric, 'cases': cases, 'sides': sides,
                 'baselines': baselines, 'repeats': self.args.repeats, 'results': results,
-                'notes': list(notes), 'commands': self.commands, 'versions': versions(),
+                'notes': list(notes), 'commands': self.commands,
+                'versions': versions(getattr(self, 'build', None)),
                 'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                 'machine': machine(), 'quick': self.args.quick}
 
@@ -587,7 +588,7 @@ def _first_line(argv):
     return '-'
 
 
-def versions():
+def versions(build=None):
     git = _first_line(['git', '-C', ROOT, 'rev-parse', '--short=12', 'HEAD'])
     dirty = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.strip()
@@ -600,7 +601,17 @@ def versions():
         'wrk': _first_line(['wrk', '-v']).split(' [')[0].replace('wrk ', ''),
         'sockperf': _first_line(['sockperf', '--version']).replace('sockperf, version ', ''),
         'iperf3': _first_line(['iperf3', '--version']).split(' (')[0].replace('iperf ', ''),
+        # the tree may have moved on since the build: when libdpsock.so was linked
+        'libdpsock.so built': _mtime(os.path.join(build, 'preload', 'libdpsock.so')) if build else '-',
     }
+
+
+def _mtime(path):
+    try:
+        return datetime.datetime.fromtimestamp(os.stat(path).st_mtime, datetime.timezone.utc).strftime(
+            '%Y-%m-%d %H:%M UTC')
+    except OSError:
+        return '-'
 
 
 def machine():

@@ -662,7 +662,7 @@ def plots(res, out):
                     if 0 < q < 100:
                         f.write('%g %g\n' % (-math.log10(1 - q / 100.0), v))
             series.append((dat, '%s %s' % (side, case)))
-    gp = ['set terminal pngcairo size 900,560 font ",10"', 'set grid', 'set key left top']
+    gp = ['set terminal pngcairo size 860,500 font ",9"', 'set grid', 'set key outside right top']
     if series:
         png = '%s-latency.png' % name
         gp += ['set output "%s"' % os.path.join(out, png),
@@ -680,7 +680,7 @@ def plots(res, out):
                     fmt(res['results'].get(c, {}).get(side, {}).get('median', {}).get(res['metric']['key']))
                     .replace('-', 'NaN') for side in res['sides']) + '\n')
         png = '%s-throughput.png' % name
-        gp += ['reset', 'set terminal pngcairo size 900,560 font ",10"', 'set grid', 'set key left top',
+        gp += ['reset', 'set terminal pngcairo size 860,500 font ",9"', 'set grid', 'set key outside right top',
                'set output "%s"' % os.path.join(out, png),
                'set title "%s: %s vs connections (medians)"' % (name, res['metric']['label']),
                'set xlabel "connections"', 'set ylabel "%s"' % res['metric']['label'], 'set logscale x 2',
@@ -1052,7 +1052,14 @@ def main(argv=None):
     ap.add_argument('--quick', action='store_true', help='a smoke run of seconds')
     ap.add_argument('--load-mps', type=int, default=20000, help='sockperf: message rate of the load case')
     ap.add_argument('--list', action='store_true', help='list the scenarios')
+    ap.add_argument('--from-json', metavar='FILE', help='render the report (Markdown, plots) of an earlier '
+                    'run\'s SCENARIO.json into --out (default: its directory); runs nothing')
     args = ap.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            res = json.load(f)
+        write_report(res, os.path.abspath(args.out or os.path.dirname(args.from_json)))
+        return 0
     if args.list or not args.scenario:
         for k, (_, d) in SCENARIOS.items():
             print('%-12s %s' % (k, d))

@@ -32,10 +32,22 @@ struct dps_dev_ops {
 	void (*close)(struct dps_dev *dev);
 };
 
+/* Checksum offloads a device has enabled (dps_dev.csum): DPS_DEV_TX_* frames may leave with
+ * their checksum to fill in (ol_flags, l2/l3/l4_len, and for TCP the pseudo-header sum in the
+ * field, as rte_ipv4_phdr_cksum gives it); DPS_DEV_RX_* frames arrive with
+ * RTE_MBUF_F_RX_{IP,L4}_CKSUM_{GOOD,BAD,NONE,UNKNOWN}, and only UNKNOWN is checked in software. */
+enum {
+	DPS_DEV_TX_IP_CSUM = 1u << 0,
+	DPS_DEV_TX_TCP_CSUM = 1u << 1,
+	DPS_DEV_RX_IP_CSUM = 1u << 2,
+	DPS_DEV_RX_TCP_CSUM = 1u << 3,
+};
+
 struct dps_dev {
 	const struct dps_dev_ops *ops;
 	struct rte_ether_addr mac;
 	int port_id; /* the ethdev port, or -1 when the device is not one */
+	uint32_t csum; /* DPS_DEV_*: checksum offloads in use */
 	char name[64];
 };
 
@@ -55,6 +67,15 @@ int dps_dev_mem_create(const char *name, const struct rte_ether_addr *mac, unsig
 unsigned dps_dev_mem_inject(struct dps_dev *dev, struct rte_mbuf **pkts, unsigned n);
 /* Take up to n frames the engine sent on a dev_mem device. Returns the count. */
 unsigned dps_dev_mem_collect(struct dps_dev *dev, struct rte_mbuf **pkts, unsigned n);
+/*
+ * Make a dev_mem device offer checksum offloads (DPS_DEV_* flags; 0: none, the default), as a NIC
+ * would: frames sent with offload flags are checked against the driver contract (IP checksum
+ * field 0, l2/l3/l4_len, the TCP field holding the pseudo-header sum) and their checksums filled
+ * in before the test collects them; received frames get GOOD/BAD flags from a check done here.
+ */
+void dps_dev_mem_set_csum(struct dps_dev *dev, uint32_t csum);
+/* Frames sent with checksum offload flags that kept the contract, and that broke it. */
+void dps_dev_mem_csum_stats(const struct dps_dev *dev, uint64_t *tx_ok, uint64_t *tx_bad);
 
 static inline uint16_t dps_dev_rx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
 {

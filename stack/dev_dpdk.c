@@ -104,8 +104,39 @@ static int wait_link(uint16_t port, uint64_t wait_ms)
 	}
 }
 
-static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mempool *mp, char *err,
-		      size_t errlen)
+/*
+ * The checksum offloads to enable: IPv4 header and TCP checksums, each direction, when the device
+ * offers them (af_packet and memif offer none: the stack computes and checks in software; tap
+ * offers both, computed in its PMD). Returns the DPS_DEV_* flags and fills pc's offload masks.
+ */
+static uint32_t csum_offloads(const struct rte_eth_dev_info *info, struct rte_eth_conf *pc)
+{
+	uint32_t csum = 0;
+
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		pc->txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		csum |= DPS_DEV_TX_IP_CSUM;
+	}
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+		pc->txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		csum |= DPS_DEV_TX_TCP_CSUM;
+	}
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
+		pc->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+		csum |= DPS_DEV_RX_IP_CSUM;
+	}
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) {
+		pc->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		csum |= DPS_DEV_RX_TCP_CSUM;
+	}
+	/* Our frames are chains (headers, then the send queue's buffers). */
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		pc->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	return csum;
+}
+
+static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mempool *mp,
+		      uint32_t *csum, char *err, size_t errlen)
 {
 	struct rte_eth_conf pc = { 0 };
 	struct rte_eth_dev_info info;
@@ -117,6 +148,15 @@ static int port_setup(uint16_t port, const struct dps_conf *conf, struct rte_mem
 		dps_errf(err, errlen, "cannot read device info: %s", strerror(-rc));
 		return rc;
 	}
+	*csum = csum_offloads(&info, &pc);
+	DPS_LOG(INFO,
+		"device offers tx offloads 0x%llx, rx offloads 0x%llx; checksum offloads used: "
+		"%s%s%s%s",
+		(unsigned long long)info.tx_offload_capa, (unsigned long long)info.rx_offload_capa,
+		(*csum & DPS_DEV_TX_IP_CSUM) ? "tx-ip " : "",
+		(*csum & DPS_DEV_TX_TCP_CSUM) ? "tx-tcp " : "",
+		(*csum & DPS_DEV_RX_IP_CSUM) ? "rx-ip " : "",
+		(*csum & DPS_DEV_RX_TCP_CSUM) ? "rx-tcp" : "");
 	rc = rte_eth_dev_configure(port, 1, 1, &pc);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
@@ -147,6 +187,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 	char name[RTE_DEV_NAME_MAX_LEN];
 	struct dev_dpdk *d;
 	uint16_t port;
+	uint32_t csum = 0;
 	int rc;
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(devargs, ","), devargs);
@@ -161,7 +202,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
-	rc = port_setup(port, conf, mp, err, errlen);
+	rc = port_setup(port, conf, mp, &csum, err, errlen);
 	if (rc < 0) {
 		char why[256];
 
@@ -177,6 +218,7 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 	d->port = port;
 	d->dev.ops = strncmp(devargs, "net_af_packet", 13) == 0 ? &af_packet_ops : &dpdk_ops;
 	d->dev.port_id = port;
+	d->dev.csum = csum;
 	rte_eth_macaddr_get(port, &d->dev.mac);
 	snprintf(d->dev.name, sizeof(d->dev.name), "%s", name);
 	*out = &d->dev;

@@ -184,6 +184,8 @@ static struct rte_mbuf *corrupt(struct impair_dir *d, struct rte_mbuf *m)
 	for (seg = m; off >= seg->data_len; seg = seg->next)
 		off -= seg->data_len;
 	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^= (uint8_t)(1u << (bit % 8));
+	/* A device's verdict on the checksums no longer holds (rx side; harmless on tx). */
+	m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
 	d->st.corrupted++;
 	return m;
 }
@@ -520,6 +522,12 @@ int dps_dev_impair_create(struct dps_dev *inner, const struct dps_impair_conf *r
 	w->dev.ops = &impair_ops;
 	w->dev.mac = inner->mac;
 	w->dev.port_id = inner->port_id;
+	/* The inner device's checksum offloads, except transmit ones when tx frames get corrupted:
+	 * the inner device would checksum the flipped bit and the peer never see it. (Received
+	 * frames it corrupts lose their GOOD flags in corrupt(), so the stack checks them.) */
+	w->dev.csum = inner->csum;
+	if (w->tx.c.corrupt_ppm != 0)
+		w->dev.csum &= ~(uint32_t)(DPS_DEV_TX_IP_CSUM | DPS_DEV_TX_TCP_CSUM);
 	snprintf(w->dev.name, sizeof(w->dev.name), "impair:%.50s", inner->name);
 	*out = &w->dev;
 	return 0;

@@ -48,5 +48,6 @@ void dps_eth_output(struct dps_engine *e, struct rte_mbuf *m, const struct rte_e
 	rte_ether_addr_copy(dst, &h->dst_addr);
 	rte_ether_addr_copy(&e->mac, &h->src_addr);
 	h->ether_type = rte_cpu_to_be_16(ethertype);
+	m->l2_len = sizeof(*h); /* for checksum offload */
 	dps_engine_xmit(e, m);
 }

@@ -6,14 +6,24 @@
 #include "wire.h"
 #include "tcp.h"
 
+#include "dev.h"
+
 #include <rte_mbuf.h>
 
 void dps_ipv4_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 {
 	struct dps_ipv4_view ip;
-	enum dps_drop d =
-	    dps_wire_ipv4_parse(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &ip);
+	uint64_t csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	enum dps_drop d;
 
+	/* Checksum offload: the device's verdict stands (GOOD is not checked again, BAD is a drop as
+	 * in software); UNKNOWN and NONE are checked here. */
+	if (csum == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
+		dps_engine_drop(e, m, DPS_DROP_ip_csum);
+		return;
+	}
+	d = dps_wire_ipv4_parse_csum(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &ip,
+				     csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);
 		return;
@@ -50,7 +60,11 @@ void dps_ipv4_output(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 	uint32_t nexthop;
 
 	h->hdr_checksum = 0;
-	h->hdr_checksum = rte_ipv4_cksum(h);
+	m->l3_len = rte_ipv4_hdr_len(h);
+	if (e->dev->csum & DPS_DEV_TX_IP_CSUM) /* the device fills it in (field 0, as DPDK asks) */
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		h->hdr_checksum = rte_ipv4_cksum(h);
 	if (dps_engine_is_onlink(e, h->dst_addr) || dps_engine_is_bcast(e, h->dst_addr))
 		nexthop = h->dst_addr;
 	else if (e->gateway != 0)

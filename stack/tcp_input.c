@@ -819,16 +819,28 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 	struct dps_listener *l;
 	struct dps_tcb *t;
 	enum dps_drop d;
+	uint64_t csum;
+	bool csum_ok;
 
 	if (now / 1000000 > e->tcp->now_ms)
 		e->tcp->now_ms = now / 1000000;
-	d = dps_tcp_parse(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen,
-			  ip->src, ip->dst, &s);
+	/* Checksum offload: GOOD (and NONE: "data intact, field not filled", a virtual device's
+	 * partial checksum) is the device's word; BAD is a drop as in software; UNKNOWN is checked. */
+	csum = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (csum == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+		dps_engine_drop(e, m, DPS_DROP_tcp_csum);
+		return;
+	}
+	csum_ok = csum == RTE_MBUF_F_RX_L4_CKSUM_GOOD || csum == RTE_MBUF_F_RX_L4_CKSUM_NONE;
+	d = dps_tcp_parse_csum(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen,
+			       ip->src, ip->dst, csum_ok, &s);
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);
 		return;
 	}
 	e->ctr[DPS_CTR_tcp_rx_segs]++;
+	if (csum_ok)
+		e->ctr[DPS_CTR_rx_csum_offload]++;
 	t = dps_tcp_flow_find(e, ip->dst, s.dport, ip->src, s.sport);
 	if (t != NULL) {
 		prio_pin(t);

@@ -95,6 +95,12 @@ enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_
 enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst,
 			    struct dps_tcp_seg *s)
 {
+	return dps_tcp_parse_csum(buf, len, src, dst, false, s);
+}
+
+enum dps_drop dps_tcp_parse_csum(const void *buf, size_t len, uint32_t src, uint32_t dst,
+				 bool csum_ok, struct dps_tcp_seg *s)
+{
 	const struct rte_tcp_hdr *h = buf;
 	size_t hlen;
 
@@ -103,8 +109,8 @@ enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t 
 	hlen = (size_t)(h->data_off >> 4) * 4;
 	if (hlen < DPS_TCP_HDR_LEN || hlen > len)
 		return DPS_DROP_tcp_doff;
-	if (__rte_raw_cksum_reduce(
-		__rte_raw_cksum(buf, len, dps_tcp_pseudo_sum(src, dst, (uint32_t)len))) != 0xffff)
+	if (!csum_ok && __rte_raw_cksum_reduce(__rte_raw_cksum(
+			    buf, len, dps_tcp_pseudo_sum(src, dst, (uint32_t)len))) != 0xffff)
 		return DPS_DROP_tcp_csum;
 	if (dps_tcp_parse_opts((const uint8_t *)buf + DPS_TCP_HDR_LEN, hlen - DPS_TCP_HDR_LEN,
 			       &s->opts) != DPS_DROP_NONE)

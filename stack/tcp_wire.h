@@ -95,6 +95,9 @@ uint32_t dps_tcp_pseudo_sum(uint32_t src, uint32_t dst, uint32_t len);
  */
 enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst,
 			    struct dps_tcp_seg *s);
+/* The same, with the checksum left unchecked when csum_ok (the device verified it). */
+enum dps_drop dps_tcp_parse_csum(const void *buf, size_t len, uint32_t src, uint32_t dst,
+				 bool csum_ok, struct dps_tcp_seg *s);
 
 /* Parse only the options area opt[0..len). Returns DPS_DROP_NONE or DPS_DROP_tcp_opt. */
 enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_opts *o);

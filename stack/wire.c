@@ -46,6 +46,12 @@ static int ipv4_src_is_martian(uint32_t be)
 
 enum dps_drop dps_wire_ipv4_parse(const void *buf, size_t len, struct dps_ipv4_view *v)
 {
+	return dps_wire_ipv4_parse_csum(buf, len, v, false);
+}
+
+enum dps_drop dps_wire_ipv4_parse_csum(const void *buf, size_t len, struct dps_ipv4_view *v,
+				       bool csum_ok)
+{
 	const struct rte_ipv4_hdr *h = buf;
 	size_t hlen, total;
 
@@ -60,7 +66,7 @@ enum dps_drop dps_wire_ipv4_parse(const void *buf, size_t len, struct dps_ipv4_v
 	if (total < hlen || total > len)
 		return DPS_DROP_ip_len;
 	/* RFC 1071: the sum over a valid header, checksum field included, is all ones. */
-	if (rte_raw_cksum(h, hlen) != 0xffff)
+	if (!csum_ok && rte_raw_cksum(h, hlen) != 0xffff)
 		return DPS_DROP_ip_csum;
 	if (h->time_to_live == 0)
 		return DPS_DROP_ip_ttl;

@@ -8,6 +8,7 @@
 #ifndef DPS_WIRE_H
 #define DPS_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,9 @@ enum dps_drop dps_wire_arp_parse(const void *buf, size_t len, struct dps_arp_vie
 /* Also checks version, IHL, total length against len, header checksum, TTL, fragments, martian
  * sources. Destination checks need the engine's addresses: they are the caller's. */
 enum dps_drop dps_wire_ipv4_parse(const void *buf, size_t len, struct dps_ipv4_view *v);
+/* The same, with the header checksum left unchecked when csum_ok (the device verified it). */
+enum dps_drop dps_wire_ipv4_parse_csum(const void *buf, size_t len, struct dps_ipv4_view *v,
+				       bool csum_ok);
 /* buf/len is the ICMP message (IPv4 payload, exactly total - hlen bytes); checks the checksum. */
 enum dps_drop dps_wire_icmp_parse(const void *buf, size_t len, struct dps_icmp_view *v);
 

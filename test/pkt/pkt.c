@@ -878,6 +878,16 @@ static void engine_stop(void)
 	conf_ok = false;
 }
 
+void pkt_dev_csum(uint32_t csum)
+{
+	dps_dev_mem_set_csum(dev, csum);
+}
+
+void pkt_dev_csum_stats(uint64_t *tx_ok, uint64_t *tx_bad)
+{
+	dps_dev_mem_csum_stats(dev, tx_ok, tx_bad);
+}
+
 void engine_conf(const char *key, const char *value)
 {
 	if (conns != NULL || n_listeners > 0)

@@ -109,6 +109,10 @@ uint64_t pkt_now(void); /* ns, what socket calls get as now */
 uint64_t now_ms(void); /* ms since the scenario started */
 /* Re-create the engine with one more configuration key (call first in a scenario). */
 void engine_conf(const char *key, const char *value);
+/* The in-memory device offers these checksum offloads (DPS_DEV_* of stack/dev.h) from now on,
+ * and how many offloaded frames it took that kept / broke the driver contract. */
+void pkt_dev_csum(uint32_t csum);
+void pkt_dev_csum_stats(uint64_t *tx_ok, uint64_t *tx_bad);
 
 /* Script verbs (file:line of the scenario in failure messages) */
 void pkt_in(const char *file, int line, struct conn *c, const char *spec,

@@ -4,6 +4,8 @@
  */
 #include "pkt.h"
 
+#include "dev.h"
+
 SCENARIO(established_rst_exact_seq_resets_econnreset)
 {
 	struct conn *c = passive(OPT_MSS);
@@ -248,4 +250,53 @@ SCENARIO(established_data_offset_below_20_dropped)
 	IN_MOD(c, "P. 1:11(10) ack 1", .doff = 4);
 	NOTHING();
 	COUNTER("drop_tcp_doff", 1);
+}
+
+/* ---- checksum offload (docs/tcp.md "Checksums"; the in-memory device emulates a NIC) ---- */
+
+/* With transmit offload every segment leaves with the IPv4 checksum field 0 and the TCP field
+ * holding the pseudo-header sum (the driver contract, checked by the device, which then fills in
+ * both; the script checks the results as always). A segment whose payload chain has an odd-sized
+ * buffer before its last is summed in software instead (net_tap's per-buffer sum, tcp_output.c):
+ * the 1-byte segment and the next 3000 bytes share the queue's first buffer, so the third segment
+ * spans 599 + 849 bytes of two buffers. */
+SCENARIO(established_tx_csum_offload_device_fills_checksums)
+{
+	struct conn *c;
+	uint64_t ok, bad;
+
+	pkt_dev_csum(DPS_DEV_TX_IP_CSUM | DPS_DEV_TX_TCP_CSUM);
+	c = passive(OPT_ALL); /* the SYN-ACK: offloaded */
+	EQ(sock_setopt(c, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	EQ(sock_send(c, 1), 1);
+	OUT(c, "P. 1:2(1) ack 1");
+	EQ(sock_send(c, 3000), 3000); /* appended to the 1-byte segment's buffer */
+	OUT(c, ". 2:1450(1448) ack 1");
+	OUT(c, ". 1450:2898(1448) ack 1"); /* software: the chain is 599 + 849 bytes */
+	OUT(c, "P. 2898:3002(104) ack 1");
+	IN(c, "P. 1:101(100) ack 3002");
+	OUT(c, ". 3002:3002(0) ack 101"); /* a pure ACK: offloaded */
+	pkt_dev_csum_stats(&ok, &bad);
+	EQ(bad, 0);
+	EQ(ok, 6); /* every frame left its IPv4 checksum to the device */
+	COUNTER("tx_csum_offload", 5); /* and all but the 599 + 849 one their TCP checksum */
+}
+
+/* With receive offload the device's verdict stands: GOOD segments are not summed again (counted
+ * in rx_csum_offload), a BAD one is dropped and counted as a software check would. */
+SCENARIO(established_rx_csum_offload_good_trusted_bad_dropped)
+{
+	struct conn *c;
+
+	pkt_dev_csum(DPS_DEV_RX_IP_CSUM | DPS_DEV_RX_TCP_CSUM);
+	c = passive(OPT_MSS);
+	COUNTER("rx_csum_offload", 2); /* SYN, ACK */
+	IN(c, "P. 1:101(100) ack 1");
+	OUT(c, ". 1:1(0) ack 101");
+	COUNTER("rx_csum_offload", 3);
+	IN_MOD(c, "P. 101:201(100) ack 1", .bad_csum = true);
+	NOTHING();
+	COUNTER("drop_tcp_csum", 1);
+	COUNTER("rx_csum_offload", 3);
+	EQ(sock_recv(c, 1000), 100);
 }

@@ -69,7 +69,7 @@ child_of() { pgrep -P "$1" | head -1; }
 max_conns=$((N + N / 20 + 4096))
 mem_mb=$((768 + N / 700))
 engine_env=(DPSOCK_HUGEPAGES=off DPSOCK_MEM_MB=$mem_mb DPSOCK_TCP_MAX_CONNS=$max_conns
-	DPSOCK_MBUFS=65535 DPSOCK_ARP_QUEUE_LEN=256 DPSOCK_DEV_WAIT_MS=0 DPSOCK_FALLBACK=error
+	DPSOCK_MBUFS=16383 DPSOCK_ARP_QUEUE_LEN=256 DPSOCK_DEV_WAIT_MS=0 DPSOCK_FALLBACK=error
 	DPSOCK_LISTEN_KERNEL=0 DPSOCK_LOG_LEVEL=warning)
 
 # run_memif NAME CONNS SERVER_CMD...: a memif server process and loadgen idle against it.
@@ -77,7 +77,11 @@ run_memif() {
 	local name=$1 conns=$2
 	shift 2
 	local sock="$WORK/memif-$name.sock" spid cpid srv rss0 rss1 heap t0 t1
-	env "${engine_env[@]}" DPSOCK_DEV="net_memif0,role=server,id=0,socket=$sock" \
+	# Tables sized for this run: sized for a million, a small run would touch a page of the
+	# flow table per connection and look far costlier per connection than it is.
+	local mc=$((conns + conns / 20 + 4096)) mm=$((768 + conns / 700))
+	env "${engine_env[@]}" DPSOCK_TCP_MAX_CONNS=$mc DPSOCK_MEM_MB=$mm \
+		DPSOCK_DEV="net_memif0,role=server,id=0,socket=$sock" \
 		DPSOCK_IP=198.19.0.1/16 timeout $((RAMP_TIMEOUT + 300)) "$@" \
 		>"$WORK/$name-server.out" 2>"$WORK/$name-server.err" &
 	spid=$!
@@ -88,9 +92,10 @@ run_memif() {
 	sleep 0.5
 	rss0=$(rss_kib "$srv")
 	t0=$(date +%s.%N)
-	env "${engine_env[@]}" DPSOCK_DEV="net_memif0,role=client,id=0,socket=$sock" \
+	env "${engine_env[@]}" DPSOCK_TCP_MAX_CONNS=$mc DPSOCK_MEM_MB=$mm \
+		DPSOCK_DEV="net_memif0,role=client,id=0,socket=$sock" \
 		DPSOCK_IP=198.19.0.10-198.19.0.73/16 timeout $((RAMP_TIMEOUT + HOLD + 120)) \
-		"$LOADGEN" --connect 198.19.0.1:9000 --conns "$conns" --mode idle --syn-max 4096 \
+		"$LOADGEN" --connect 198.19.0.1:9000 --conns "$conns" --mode idle --syn-max "${SCALE_SYN_MAX:-512}" \
 		--duration "$HOLD" --ramp-timeout "$RAMP_TIMEOUT" --progress 10 --no-close --json \
 		>"$WORK/$name-client.json" 2>"$WORK/$name-client.err" &
 	cpid=$!
@@ -110,7 +115,7 @@ run_memif() {
 		tail -1 | awk '{ print $2 }')
 	kill -INT "$srv" 2>/dev/null
 	wait "$spid" 2>/dev/null || true
-	python3 - "$WORK/$name-client.json" "$name" "$conns" "$rss0" "$rss1" "${heap:-0}" "$max_conns" \
+	python3 - "$WORK/$name-client.json" "$name" "$conns" "$rss0" "$rss1" "${heap:-0}" "$mc" \
 		"$WORK/scale.json" <<'EOF'
 import json, sys
 f, name, want, rss0, rss1, heap, maxc, out = sys.argv[1:]
@@ -144,6 +149,8 @@ EOF
 
 echo "# 1. native: $N idle connections, loadgen -> loadgen --serve over memif"
 run_memif native "$N" "$LOADGEN" --serve 9000 --mode echo --conns "$max_conns" || true
+[ "${SCALE_NATIVE_SMALL:-1}" = 1 ] && [ "$N" -gt 20000 ] &&
+	run_memif native-19800 19800 "$LOADGEN" --serve 9000 --mode echo --conns 25000 || true
 
 hard=$(ulimit -Hn)
 shim_n=$((hard - 200 < N ? hard - 200 : N))

@@ -145,6 +145,7 @@ struct dps_tcb {
 	/* SACK scoreboard (RFC 6675): what the peer holds above SND.UNA, sorted, merged */
 	struct dps_sack_block sacked[DPS_TCP_MAX_SACK];
 	uint8_t n_sacked;
+	uint16_t ooo_segs; /* buffers in the out-of-order queue (its memory bound, tcp_input.c) */
 	uint32_t high_rxt; /* highest sequence retransmitted in this recovery */
 	uint32_t rescue_rxt; /* RFC 6675 RescueRxt + 1: a rescue may go once SND.UNA reaches it */
 	uint32_t last_ooo_seq; /* the latest out-of-order segment (its SACK block goes first) */

@@ -527,6 +527,7 @@ static void ooo_pull(struct dps_tcb *t)
 		t->ooo = m->next;
 		m->next = NULL;
 		t->ooo_bytes -= len;
+		t->ooo_segs--;
 		if (seq_leq(seq + len, t->rcv_nxt)) { /* entirely old by now */
 			rte_pktmbuf_free(m);
 			continue;
@@ -550,7 +551,12 @@ static bool ooo_insert(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq)
 	struct rte_mbuf **pp = &t->ooo;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 
-	if (t->rcv_queued + t->ooo_bytes + len > t->rcv_buf) {
+	/* Bounded twice: the payload by the receive buffer, and the buffers holding it by twice
+	 * the receive buffer (as Linux charges an skb's truesize), so that tiny out-of-order
+	 * segments cannot pin thousands of packet buffers (the engine's whole pool) per connection;
+	 * a window of full-sized segments always fits. */
+	if (t->rcv_queued + t->ooo_bytes + len > t->rcv_buf || t->ooo_segs == UINT16_MAX ||
+	    (uint64_t)(t->ooo_segs + 1u) * m->buf_len > 2ull * t->rcv_buf) {
 		t->eng->drop[DPS_DROP_tcp_ooo_full]++;
 		return false;
 	}
@@ -564,6 +570,7 @@ static bool ooo_insert(struct dps_tcb *t, struct rte_mbuf *m, uint32_t seq)
 	m->next = *pp;
 	*pp = m;
 	t->ooo_bytes += len;
+	t->ooo_segs++;
 	t->eng->ctr[DPS_CTR_tcp_ooo_segs]++;
 	return true;
 }

@@ -551,3 +551,28 @@ SCENARIO(established_corked_runt_small_window_sent_by_cork_timer)
 	EQ(sock_send(c, 600), 600);
 	OUT_AFTER(c, 200, "P. 1:601(600) ack 1");
 }
+
+/* ---- the out-of-order queue's bounds (tcp_input.c ooo_insert) ---- */
+
+/* Tiny out-of-order segments: the payload (1 byte each) is far from the receive buffer, but the
+ * packet buffers holding it are bounded by twice the receive buffer: 2 * 262144 / 2176 = 240
+ * segments are kept, the next are dropped and counted (each still gets its duplicate ACK). */
+SCENARIO(established_tiny_out_of_order_segments_bounded_by_buffers)
+{
+	struct conn *c = passive(OPT_MSS);
+	int kept = 2 * 262144 / RTE_MBUF_DEFAULT_BUF_SIZE;
+
+	EQ(kept, 240);
+	for (int i = 0; i < kept + 10; i++) {
+		IN(c, seg("P. %d:%d(1) ack 1", 2 + 2 * i, 3 + 2 * i));
+		OUT(c, ". 1:1(0) ack 1");
+	}
+	COUNTER("tcp_ooo_segs", kept);
+	COUNTER("drop_tcp_ooo_full", 10);
+	IN(c, "P. 1:2(1) ack 1"); /* fills the first hole: [1, 3) in order */
+	OUT(c, ". 1:1(0) ack 3");
+	EQ(sock_recv(c, 100), 2);
+	IN(c, seg("P. %d:%d(1) ack 1", 2 + 2 * (kept + 20), 3 + 2 * (kept + 20)));
+	OUT(c, ". 1:1(0) ack 3");
+	COUNTER("tcp_ooo_segs", kept + 1); /* a buffer was freed: room for one more */
+}

@@ -300,3 +300,34 @@ SCENARIO(established_rx_csum_offload_good_trusted_bad_dropped)
 	COUNTER("rx_csum_offload", 3);
 	EQ(sock_recv(c, 1000), 100);
 }
+
+/* ---- unknown options (RFC 9293 §3.2: skipped by their length) ---- */
+
+SCENARIO(listen_syn_unknown_options_skipped_synack_sent)
+{
+	/* kind 30 (MPTCP) length 4, kind 34 (TFO cookie request) length 2, then MSS 1000. */
+	static const uint8_t opts[] = { 30, 4, 0, 0, 34, 2, 2, 4, 0x03, 0xe8, 1, 1 };
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = peer_conn(LISTEN_PORT, PEER_ISN);
+
+	IN_MOD(c, "S 0:0(0) win 65535", .raw_opts = opts, .raw_opts_len = sizeof(opts));
+	OUT(c, "S. 0:0(0) ack 1 <mss 1460>"); /* nothing of them echoed */
+	IN(c, ". 1:1(0) ack 1");
+	EQ(sock_accept(c, l) >= 0, 1);
+	EQ(sock_send(c, 2000), 2000);
+	OUT(c, "P. 1:1001(1000) ack 1"); /* the MSS after them was read */
+	OUT(c, "P. 1001:2001(1000) ack 1");
+	NOTHING();
+	COUNTER("drop_tcp_opt", 0);
+}
+
+SCENARIO(established_unknown_option_on_data_skipped_data_accepted)
+{
+	static const uint8_t opts[] = { 253, 4, 0xab, 0xcd }; /* RFC 6994 experimental */
+	struct conn *c = passive(OPT_MSS);
+
+	IN_MOD(c, "P. 1:11(10) ack 1", .raw_opts = opts, .raw_opts_len = sizeof(opts));
+	OUT(c, ". 1:1(0) ack 11");
+	EQ(sock_recv(c, 100), 10);
+	COUNTER("drop_tcp_opt", 0);
+}

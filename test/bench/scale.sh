@@ -200,6 +200,11 @@ json.dump(allr, open(out, "w"), indent=1)
 print("# kernel: %(established)d of %(asked)d connections in %(ramp_s).1f s, %(failed)d failed; "
       "errors %(errors)s; kernel slab %(kernel_slab_bytes_per_conn_pair).0f B per connection "
       "(both ends); RLIMIT_NOFILE hard %(rlimit_nofile_hard)d" % r)
+mem = int(open("/proc/meminfo").read().split("MemTotal:")[1].split()[0]) * 1024
+need = r["kernel_slab_bytes_per_conn_pair"] * r["asked"]
+print("# kernel: %d connection pairs at that rate would take %.1f GiB of kernel memory (%.0f %% of "
+      "this machine's); the fd limit stops it first: one fd per socket, %d per process" % (
+          r["asked"], need / 2**30, 100 * need / mem, r["rlimit_nofile_hard"]))
 EOF
 
 python3 - "$WORK/scale.json" <<'EOF'

@@ -290,8 +290,15 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 	if (e->tx_n == DPS_TX_BATCH)
 		dps_engine_flush(e);
 	if (e->tx_n == DPS_TX_BATCH) {
-		dps_engine_drop(e, m, DPS_DROP_tx_full);
-		return;
+		/* The device is full: a high frame takes the place of the newest low one (which
+		 * TCP sends again), a low frame is dropped. */
+		if (e->prio == NULL || !e->tx_high || e->tx_hi_n == e->tx_n) {
+			dps_engine_drop(e, m, DPS_DROP_tx_full);
+			return;
+		}
+		e->tx_n--;
+		e->ctr[DPS_CTR_prio_tx_evicted]++;
+		dps_engine_drop(e, e->tx[e->tx_n], DPS_DROP_tx_full);
 	}
 	if (e->cap != NULL)
 		e->ctr[DPS_CTR_capture_frames] += dps_capture_frames(e->cap, &m, 1, 0);

@@ -681,6 +681,33 @@ static void test_priority_tx(void)
 	CHECK_EQ(counter("prio_tx_high"), 3);
 	CHECK_EQ(counter("prio_tx_low"), 4 + 1); /* and the gratuitous ARP */
 	teardown();
+
+	/* a device that takes nothing more: a full batch gives its newest low frame's place to a
+	 * high frame; a low frame, or a high one when only high ones are queued, is dropped */
+	memset(&F, 0, sizeof(F));
+	CHECK_EQ(dps_conf_init(&F.c, err, sizeof(err)), 0);
+	conf_set("ip", "198.18.0.2/24");
+	conf_set("priority", "len 100-200 -> high");
+	CHECK_EQ(dps_dev_mem_create("tiny", &stack_mac, 64, &F.dev), 0); /* 63 frames fit */
+	CHECK_EQ(dps_engine_create(&F.c, F.dev, mp, 0, &F.e, err, sizeof(err)), 0);
+	for (int i = 0; i < 62 + DPS_TX_BATCH; i++) /* the ARP and 62 fill the device */
+		xmit_marked((uint8_t)i, false, &a);
+	CHECK_EQ(counter("drop_tx_full"), 0);
+	xmit_marked(200, false, &a);
+	CHECK_EQ(counter("drop_tx_full"), 1);
+	xmit_marked(201, true, &b);
+	CHECK_EQ(counter("drop_tx_full"), 2);
+	CHECK_EQ(counter("prio_tx_evicted"), 1);
+	CHECK_EQ(collect(), 63);
+	dps_engine_flush(F.e);
+	CHECK_EQ(collect(), 63);
+	CHECK_EQ(F.out[0][0], 201); /* first, in place of the newest low frame (125) */
+	CHECK_EQ(F.out[1][0], 62);
+	CHECK_EQ(F.out[62][0], 123);
+	dps_engine_flush(F.e);
+	CHECK_EQ(collect(), 1);
+	CHECK_EQ(F.out[0][0], 124);
+	teardown();
 }
 
 int main(void)

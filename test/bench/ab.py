@@ -1032,6 +1032,13 @@ def sc_iperf3(b):
                     ['server CPU µs/MB: CPU of the iperf3 server per MB received or sent'])
 
 
+def sc_prio(b):
+    """Priority rules on vs off vs the kernel under saturation (issue 8): test/bench/ab_prio.py."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import ab_prio
+    return ab_prio.sc_prio(b, sys.modules[__name__])
+
+
 SCENARIOS = {
     'nginx': (sc_nginx, 'nginx keep-alive, wrk -c 8/64/256/1024'),
     'nginx_close': (sc_nginx_close, 'nginx short connections (Connection: close): conn/s'),
@@ -1039,6 +1046,7 @@ SCENARIOS = {
     'memif': (sc_memif, 'dpsock <-> dpsock over memif vs kernel veth and loopback (redis, nginx)'),
     'sockperf': (sc_sockperf, 'sockperf ping-pong and under-load latency'),
     'iperf3': (sc_iperf3, 'iperf3 bulk throughput both ways'),
+    'prio': (sc_prio, 'priority rules on/off vs kernel: per-class latency of a saturated IoT server'),
 }
 
 
@@ -1051,6 +1059,8 @@ def main(argv=None):
     ap.add_argument('--out', default=None, help='report directory (default BUILD/bench-results)')
     ap.add_argument('--quick', action='store_true', help='a smoke run of seconds')
     ap.add_argument('--load-mps', type=int, default=20000, help='sockperf: message rate of the load case')
+    ap.add_argument('--prio-rate', type=int, default=250000, help='prio: offered requests/s in total')
+    ap.add_argument('--prio-conns', default='10000,100000', help='prio: connection counts, comma separated')
     ap.add_argument('--list', action='store_true', help='list the scenarios')
     ap.add_argument('--from-json', metavar='FILE', help='render the report (Markdown, plots) of an earlier '
                     'run\'s SCENARIO.json into --out (default: its directory); runs nothing')

@@ -8,7 +8,8 @@
  * Phases: ramp (open C connections, at most --syn-max connecting at once, paced at --open-rate
  * per second; 0: as fast as the SYN window allows), run (--duration seconds: idle holds them;
  * iot sends requests at --rate per second in total over the open connections, a fraction --high
- * of them high priority, and a heartbeat per connection every --hb seconds; echo sends --bytes
+ * of them high priority (with --high-conns: that fraction of the connections sends only high
+ * requests, the rest only low ones), and a heartbeat per connection every --hb seconds; echo sends --bytes
  * per connection and checks every byte that comes back), drain (iot: wait up to 2 s for the
  * answers still due), report.
  *
@@ -83,6 +84,8 @@ struct opts {
 	double open_rate, rate, high, hb, duration, ramp_timeout, progress;
 	enum mode mode;
 	bool kernel, json, no_close;
+	bool high_conns; /* --high-conns: --high is the fraction of connections whose every
+			  * request is high (devices of a class), not of requests */
 	uint32_t src_first, src_count; /* --src, host order */
 	uint16_t serve; /* --serve PORT */
 	uint32_t warm; /* --warm N */
@@ -268,7 +271,7 @@ static int op_poll(bool may_sleep)
 
 static uint8_t msg_class(uint32_t idx, uint32_t id)
 {
-	uint64_t x = ((uint64_t)idx << 32 | id) * 0x9e3779b97f4a7c15ull;
+	uint64_t x = ((uint64_t)idx << 32 | (o.high_conns ? 0 : id)) * 0x9e3779b97f4a7c15ull;
 
 	x ^= x >> 31;
 	return (double)(x >> 11) / 9007199254740992.0 < o.high ? IOT_CLS_HIGH : IOT_CLS_LOW;
@@ -964,7 +967,7 @@ static void usage(void)
 		"         [--open-rate R/s] [--syn-max N] [--duration S] [--ramp-timeout S]\n"
 		"         [--rate R/s] [--high FRACTION] [--hb SECONDS] [--req-size BYTES]\n"
 		"         [--bytes N] [--src A.B.C.D-A.B.C.E] [--kernel] [--json] [--no-close]\n"
-		"         [--progress S] [--warm N]\n"
+		"         [--progress S] [--warm N] [--high-conns]\n"
 		"  dpsock is configured by DPSOCK_* variables (DPSOCK_DEV, DPSOCK_IP, ...)\n");
 }
 
@@ -983,6 +986,10 @@ static int parse_args(int argc, char **argv)
 		}
 		if (strcmp(a, "--no-close") == 0) {
 			o.no_close = true;
+			continue;
+		}
+		if (strcmp(a, "--high-conns") == 0) {
+			o.high_conns = true;
 			continue;
 		}
 		if (v == NULL)

@@ -112,6 +112,10 @@ static struct opts o = {
 static struct counts k;
 static struct lconn *conns;
 static uint32_t *ring, ring_head, ring_tail, ring_cap;
+/* Connections the engine reported with DPS_EV_HIGH (high-priority answers unread, or pinned high
+ * by a priority rule): served before the others (DESIGN.md §8, the event layer, for a native
+ * program). */
+static uint32_t *hring, hring_head, hring_tail;
 static volatile sig_atomic_t stop;
 static int ep = -1; /* --kernel: the epoll instance */
 static uint32_t n_connecting, n_open;
@@ -150,8 +154,14 @@ static void ring_push(uint32_t i)
 
 static void on_event(void *arg, uint32_t events)
 {
-	(void)events;
-	ring_push((uint32_t)(uintptr_t)arg);
+	uint32_t i = (uint32_t)(uintptr_t)arg;
+
+	if ((events & DPS_EV_HIGH) && !conns[i].queued) {
+		conns[i].queued = true;
+		hring[hring_tail++ % ring_cap] = i;
+		return;
+	}
+	ring_push(i);
 }
 
 static int op_socket(void)
@@ -1081,8 +1091,11 @@ static void progress(const char *phase, uint64_t t0, uint64_t now)
 
 static void process_ring(uint64_t now, bool running)
 {
-	uint32_t n = ring_tail - ring_head;
+	uint32_t n = hring_tail - hring_head;
 
+	for (uint32_t j = 0; j < n && !stop; j++)
+		conn_ready(hring[hring_head++ % ring_cap], now, running);
+	n = ring_tail - ring_head;
 	for (uint32_t j = 0; j < n && !stop; j++)
 		conn_ready(ring[ring_head++ % ring_cap], now, running);
 }
@@ -1112,7 +1125,8 @@ int main(int argc, char **argv)
 	conns = calloc(o.conns, sizeof(*conns));
 	ring_cap = o.conns + 1;
 	ring = calloc(ring_cap, sizeof(*ring));
-	if (conns == NULL || ring == NULL) {
+	hring = calloc(ring_cap, sizeof(*hring));
+	if (conns == NULL || ring == NULL || hring == NULL) {
 		fprintf(stderr, "loadgen: no memory for %u connections\n", o.conns);
 		return 1;
 	}
@@ -1139,7 +1153,8 @@ int main(int argc, char **argv)
 	t0 = now = now_ns();
 	next_progress = o.progress > 0 ? t0 + (uint64_t)(o.progress * 1e9) : UINT64_MAX;
 	while (!stop && k.established + k.failed < o.conns) {
-		bool busy = op_poll(false) > 0 || ring_tail != ring_head;
+		bool busy =
+		    op_poll(false) > 0 || ring_tail != ring_head || hring_tail != hring_head;
 
 		now = now_ns();
 		process_ring(now, false);
@@ -1187,7 +1202,8 @@ int main(int argc, char **argv)
 			if (conns[i].state == C_OPEN)
 				ring_push(i);
 	while (!stop && (now = now_ns()) < t_run_end) {
-		bool busy = op_poll(false) > 0 || ring_tail != ring_head;
+		bool busy =
+		    op_poll(false) > 0 || ring_tail != ring_head || hring_tail != hring_head;
 		double el = (double)(now - t_ramp_end) / 1e9;
 
 		process_ring(now, true);
@@ -1235,7 +1251,7 @@ int main(int argc, char **argv)
 			}
 		}
 		if (o.mode == MODE_ECHO && k.echo_bytes == (uint64_t)n_open * o.bytes &&
-		    ring_tail == ring_head)
+		    ring_tail == ring_head && hring_tail == hring_head)
 			break; /* every connection echoed */
 		if (now >= next_progress) {
 			progress("run", t0, now);

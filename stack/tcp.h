@@ -56,6 +56,9 @@ enum {
 	/* from the top bit down: congestion control and sender SWS avoidance state */
 	DPS_TF_APP_LIMITED = 1u << 31, /* the flight did not fill cwnd (RFC 7661) */
 	DPS_TF_SWS_FLUSH = 1u << 30, /* the SWS override timer expired: send the runt */
+	DPS_TF_TLP_ARMED = 1u << 29, /* the REXMT deadline is a loss probe's PTO (RFC 8985 §7) */
+	DPS_TF_TLP_OUT = 1u << 28, /* a loss probe is outstanding (TLP.end_seq = tlp_end) */
+	DPS_TF_TLP_RXT = 1u << 27, /* ... and it was a retransmission */
 	DPS_TF_NODELAY = 1u << 0, /* TCP_NODELAY */
 	DPS_TF_CORK = 1u << 1, /* TCP_CORK */
 	DPS_TF_ACKNOW = 1u << 2, /* send an ACK at the next output */
@@ -167,6 +170,7 @@ struct dps_tcb {
 	void (*on_event)(void *arg, uint32_t events); /* readiness callback for the event layer */
 	void *event_arg;
 	int handle; /* native API handle, -1 when none */
+	uint32_t tlp_end; /* RFC 8985 TLP.end_seq: SND.NXT after the loss probe (DPS_TF_TLP_OUT) */
 };
 
 /* A listening socket. */
@@ -323,6 +327,10 @@ void dps_tcp_timer_fire(struct dps_timer *tm, uint64_t now_ns);
 void dps_tcp_rexmt_arm(struct dps_tcb *t);
 /* An RTT sample (RFC 6298 §2). */
 void dps_tcp_rtt_sample(struct dps_tcb *t, uint32_t rtt_us);
+/* Tail loss probe (RFC 8985 §7): schedule the PTO after new data went out or an ACK of new data
+ * came; and the ACK processing of §7.4 (a repaired loss gets the congestion response). */
+void dps_tcp_tlp_arm(struct dps_tcb *t);
+void dps_tcp_tlp_ack(struct dps_tcb *t, const struct dps_tcp_seg *s);
 
 /* The RFC 1071 sum of the first len bytes of the mbuf chain m, folded (tcp_output.c). */
 uint16_t dps_tcp_cksum_chain(const struct rte_mbuf *m, uint32_t len);

@@ -374,6 +374,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 	}
 	if ((t->flags & DPS_TF_SACK) && s->opts.n_sack > 0)
 		dps_tcp_sack_update(t, &s->opts);
+	dps_tcp_tlp_ack(t, s); /* RFC 8985 §7.4 */
 	if (seq_gt(s->ack, t->snd_una)) {
 		uint32_t acked = s->ack - t->snd_una;
 		uint32_t acked_data = seq_gt(s->ack, data_end(t)) ? t->snd_queued : acked;
@@ -426,6 +427,7 @@ static bool ack_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (t->snd_una != t->snd_max) {
 			t->unacked_since_ms = e->tcp->now_ms | 1; /* progress: count anew */
 			dps_tcp_rexmt_arm(t);
+			dps_tcp_tlp_arm(t); /* RFC 8985 §7.2 */
 		} else {
 			t->unacked_since_ms = 0;
 		}

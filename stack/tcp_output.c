@@ -551,7 +551,8 @@ void dps_tcp_output(struct dps_tcb *t)
 		if (fin)
 			break;
 	}
-	(void)sent_any;
+	if (sent_any)
+		dps_tcp_tlp_arm(t); /* RFC 8985 §7.2: new data went out */
 	if (sws_held)
 		sws_override_arm(t);
 	if (t->flags & DPS_TF_ACKNOW)

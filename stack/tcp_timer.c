@@ -15,6 +15,7 @@
 #define SYNACK_RETRIES 5 /* Linux tcp_synack_retries */
 #define DATA_RETRIES 15 /* Linux tcp_retries2 */
 #define FIN_WAIT_2_MS 60000u /* Linux tcp_fin_timeout */
+#define WC_DELACK_MS 200u /* RFC 8985 §7.2 WCDelAckT: the peer's worst-case delayed ACK */
 
 static void rearm(struct dps_tcb *t)
 {
@@ -37,6 +38,8 @@ void dps_tcp_timer_set(struct dps_tcb *t, enum dps_tcp_timer_kind k, uint64_t at
 
 void dps_tcp_timer_clear(struct dps_tcb *t, enum dps_tcp_timer_kind k)
 {
+	if (k == DPS_TT_REXMT)
+		t->flags &= ~(uint32_t)DPS_TF_TLP_ARMED;
 	if (t->deadline[k] == 0)
 		return;
 	t->deadline[k] = 0;
@@ -102,10 +105,112 @@ static void timeout(struct dps_tcb *t)
 	dps_tcp_drop(t, -ETIMEDOUT);
 }
 
+/*
+ * Tail loss probe (RFC 8985 §7, without RACK). The rule: with SACK agreed, in ESTABLISHED or
+ * CLOSE_WAIT, outside fast recovery and RTO backoff, with an RTT sample, data outstanding, an
+ * open peer window (a zero window is the persist timer's) and no probe already out, the PTO is 2 SRTT (plus WCDelAckT when one segment or less is in flight,
+ * §7.2), started after new data goes out or an ACK of new data comes. It uses the REXMT deadline
+ * (DPS_TF_TLP_ARMED) and is only armed when it comes before the RTO; when the RTO would come
+ * first the RTO fires as usual (the RFC would send the probe at the RTO time instead). At the PTO
+ * one probe goes (§7.3): a new segment if the peer's window allows, regardless of cwnd, else the
+ * last data segment again; then the RTO is armed. §7.4 (dps_tcp_tlp_ack): a retransmitted probe
+ * that an ACK beyond it shows was needed (no D-SACK) counts as a repaired loss and gets the
+ * congestion response of a fast recovery (ssthresh, cwnd = ssthresh).
+ */
+void dps_tcp_tlp_arm(struct dps_tcb *t)
+{
+	uint32_t flight = t->snd_max - t->snd_una;
+	uint64_t at, pto;
+
+	if (!(t->flags & DPS_TF_SACK) || (t->flags & (DPS_TF_IN_RECOVERY | DPS_TF_TLP_OUT)) ||
+	    t->backoff != 0 || t->srtt_us == 0 || flight == 0 || t->snd_wnd == 0 ||
+	    (t->state != DPS_TCP_ESTABLISHED && t->state != DPS_TCP_CLOSE_WAIT))
+		return;
+	pto = 2ull * t->srtt_us / 1000;
+	if (flight <= t->mss)
+		pto += WC_DELACK_MS;
+	at = t->eng->tcp->now_ms + (pto > 0 ? pto : 1);
+	if (!(t->flags & DPS_TF_TLP_ARMED) && t->deadline[DPS_TT_REXMT] != 0 &&
+	    t->deadline[DPS_TT_REXMT] <= at)
+		return; /* the RTO comes first */
+	dps_tcp_timer_set(t, DPS_TT_REXMT, at);
+	t->flags |= DPS_TF_TLP_ARMED;
+}
+
+/* The probe (RFC 8985 §7.3). Returns false when none could go (the RTO logic runs instead). */
+static bool tlp_send(struct dps_tcb *t)
+{
+	uint32_t room = dps_tcp_seg_room(t), data_end = t->snd_una + t->snd_queued;
+	uint32_t sent_end = seq_lt(data_end, t->snd_max) ? data_end : t->snd_max;
+
+	if (t->snd_una == t->snd_max || (t->flags & DPS_TF_IN_RECOVERY))
+		return false;
+	if (seq_lt(t->snd_nxt, data_end) && seq_lt(t->snd_nxt, t->snd_una + t->snd_wnd)) {
+		uint32_t len = data_end - t->snd_nxt, wnd = t->snd_una + t->snd_wnd - t->snd_nxt;
+
+		len = len < room ? len : room;
+		len = len < wnd ? len : wnd;
+		dps_tcp_send_range(t, t->snd_nxt, len);
+		t->snd_nxt += len;
+		if (seq_gt(t->snd_nxt, t->snd_max))
+			t->snd_max = t->snd_nxt;
+		t->flags &= ~(uint32_t)DPS_TF_TLP_RXT;
+	} else {
+		uint32_t len = sent_end - t->snd_una;
+
+		if (!seq_gt(sent_end, t->snd_una))
+			return false; /* only a FIN is out: the RTO resends it */
+		len = len < room ? len : room;
+		dps_tcp_send_range(t, sent_end - len, len);
+		t->flags |= DPS_TF_TLP_RXT;
+		t->eng->ctr[DPS_CTR_tcp_rexmit_fast]++;
+	}
+	t->flags |= DPS_TF_TLP_OUT;
+	t->tlp_end = t->snd_nxt;
+	t->eng->ctr[DPS_CTR_tcp_tlp_probes]++;
+	return true;
+}
+
+void dps_tcp_tlp_ack(struct dps_tcb *t, const struct dps_tcp_seg *s)
+{
+	bool dsack = false;
+
+	if (!(t->flags & DPS_TF_TLP_OUT) || seq_lt(s->ack, t->tlp_end))
+		return;
+	/* RFC 2883: a first block below the cumulative ACK reports a duplicate. */
+	if (s->opts.n_sack > 0 && seq_leq(s->opts.sack[0].right, s->ack) &&
+	    s->opts.sack[0].right == t->tlp_end)
+		dsack = true;
+	if (!(t->flags & DPS_TF_TLP_RXT) || dsack) {
+		t->flags &=
+		    ~(uint32_t)(DPS_TF_TLP_OUT | DPS_TF_TLP_RXT); /* delivered, or redundant */
+		return;
+	}
+	/* Beyond the probe, or a duplicate ACK without SACK (RFC 5681 §2: data outstanding, no
+	 * payload, the same window) once everything up to it is acknowledged. */
+	if (seq_gt(s->ack, t->tlp_end) ||
+	    (s->ack == t->snd_una && t->snd_max != t->snd_una && s->len == 0 &&
+	     s->opts.n_sack == 0 && ((uint32_t)s->wnd << t->snd_wscale) == t->snd_wnd)) {
+		/* §7.4.2: the probe repaired a loss: Reno-style enter and exit recovery. */
+		t->flags &= ~(uint32_t)(DPS_TF_TLP_OUT | DPS_TF_TLP_RXT);
+		t->cc->on_loss(t);
+		t->cwnd = t->ssthresh;
+		t->eng->ctr[DPS_CTR_tcp_tlp_recoveries]++;
+	}
+}
+
 /* Returns false when t was freed. */
 static bool on_rexmt(struct dps_tcb *t)
 {
 	struct dps_engine *e = t->eng;
+
+	if (t->flags & DPS_TF_TLP_ARMED) {
+		t->flags &= ~(uint32_t)DPS_TF_TLP_ARMED;
+		if (tlp_send(t)) {
+			dps_tcp_rexmt_arm(t); /* §7.3: the RTO covers the probe */
+			return true;
+		}
+	}
 
 	if (t->state == DPS_TCP_SYN_SENT || t->state == DPS_TCP_SYN_RCVD) {
 		unsigned limit = t->state == DPS_TCP_SYN_SENT ? SYN_RETRIES : SYNACK_RETRIES;
@@ -133,6 +238,7 @@ static bool on_rexmt(struct dps_tcb *t)
 		t->lport, t->rport, t->snd_una - t->iss, t->snd_nxt - t->iss, t->snd_max - t->iss,
 		t->cwnd, t->ssthresh, t->n_sacked, t->snd_wnd, t->backoff);
 	t->cc->on_rto(t);
+	t->flags &= ~(uint32_t)(DPS_TF_TLP_OUT | DPS_TF_TLP_RXT);
 	t->backoff++;
 	t->dupacks = 0;
 	t->flags &= ~(uint32_t)(DPS_TF_IN_RECOVERY | DPS_TF_RTT_TIMING);

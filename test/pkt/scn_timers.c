@@ -57,7 +57,7 @@ SCENARIO(syn_sent_rto_from_synack_rtt_ts)
 SCENARIO(established_rto_from_handshake_ts_rtt)
 {
 	int l = listen_on(LISTEN_PORT, 16);
-	struct conn *c = accept_conn(l, OPT_ALL, 400);
+	struct conn *c = accept_conn(l, OPT_TS, 400); /* no SACK: no tail loss probe first */
 
 	EQ(sock_send(c, 1000), 1000);
 	OUT(c, "P. 1:1001(1000) ack 1 <nop,nop,TS val 400 ecr *>");
@@ -393,4 +393,82 @@ SCENARIO(established_sack_rescue_only_once_per_recovery)
 	COUNTER("tcp_rexmit_rescue", 1);
 	OUT_AFTER(c, 300, "P. 13141:14601(1460) ack 1");
 	COUNTER("tcp_rexmit_rto", 1);
+}
+
+/* ---- tail loss probe (RFC 8985 §7; docs/tcp.md) ---- */
+
+/* SRTT 100 ms, four segments and nothing more to send, no ACK: at PTO = 2 SRTT (before the
+ * 300 ms RTO) the last segment goes again. The ACK for all of it is not beyond the probe, so the
+ * episode stays open; the ACK of later data, with no D-SACK seen, shows the probe repaired a loss:
+ * the congestion response of a fast recovery (NewReno: ssthresh = max(FlightSize / 2, 2 MSS)). */
+SCENARIO(established_sack_tail_loss_probe_repairs_lost_last_segment)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+	struct tcp_info ti;
+
+	EQ(sock_send(c, 4 * 1460), 4 * 1460);
+	for (int i = 0; i < 4; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	OUT_AFTER(c, 200, "P. 4381:5841(1460) ack 1");
+	COUNTER("tcp_tlp_probes", 1);
+	IN(c, ". 1:1(0) ack 5841");
+	NOTHING_FOR(1000); /* no RTO: all acknowledged */
+	EQ(sock_send(c, 1000), 1000);
+	OUT(c, "P. 5841:6841(1000) ack 1");
+	IN(c, ". 1:1(0) ack 6841");
+	COUNTER("tcp_tlp_recoveries", 1);
+	EQ(sock_tcp_info(c, &ti), 0);
+	EQ(ti.tcpi_snd_cwnd, 2);
+	COUNTER("tcp_rexmit_rto", 0);
+}
+
+/* The peer had the last segment after all: its D-SACK for the probe (RFC 2883) ends the episode
+ * with no congestion response. */
+SCENARIO(established_sack_tail_loss_probe_dsack_no_cwnd_reduction)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+	struct tcp_info ti;
+
+	EQ(sock_send(c, 4 * 1460), 4 * 1460);
+	for (int i = 0; i < 4; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	OUT_AFTER(c, 200, "P. 4381:5841(1460) ack 1");
+	IN(c, ". 1:1(0) ack 5841 <nop,nop,sack 4381:5841>");
+	EQ(sock_send(c, 1000), 1000);
+	OUT(c, "P. 5841:6841(1000) ack 1");
+	IN(c, ". 1:1(0) ack 6841");
+	COUNTER("tcp_tlp_recoveries", 0);
+	EQ(sock_tcp_info(c, &ti), 0);
+	EQ(ti.tcpi_snd_cwnd, 10);
+}
+
+/* cwnd full (10 segments) with more data queued: the probe is the next new segment, whatever
+ * cwnd says (§7.3); one probe only, then the RTO (300 ms after the probe). */
+SCENARIO(established_sack_tail_loss_probe_sends_new_data_then_rto)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+
+	EQ(sock_send(c, 12 * 1460), 12 * 1460);
+	for (int i = 0; i < 10; i++)
+		OUT(c, seg("P. %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	OUT_AFTER(c, 200, "P. 14601:16061(1460) ack 1");
+	OUT_AFTER(c, 300, "P. 1:1461(1460) ack 1"); /* the RTO */
+	COUNTER("tcp_tlp_probes", 1);
+	COUNTER("tcp_rexmit_rto", 1);
+}
+
+/* No probe without SACK, nor when the RTO comes first: one segment in flight gets 2 SRTT plus
+ * the peer's worst-case delayed ACK (200 ms): 400 ms, after the 300 ms RTO. */
+SCENARIO(established_single_segment_rto_before_pto_no_probe)
+{
+	int l = listen_on(LISTEN_PORT, 16);
+	struct conn *c = accept_conn(l, OPT_SACK_NO_WS, 100);
+
+	EQ(sock_send(c, 1000), 1000);
+	OUT(c, "P. 1:1001(1000) ack 1");
+	OUT_AFTER(c, 300, "P. 1:1001(1000) ack 1");
+	COUNTER("tcp_tlp_probes", 0);
 }

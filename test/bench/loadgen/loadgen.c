@@ -738,6 +738,7 @@ struct sslot {
 
 static struct sslot *slots;
 static uint32_t n_slots_cap, *sring, sring_head, sring_tail;
+static uint32_t *shring, shring_head, shring_tail; /* reported with DPS_EV_HIGH: served first */
 static volatile sig_atomic_t dump;
 static bool accept_due;
 static uint64_t s_accepted, s_open, s_reqs, s_high, s_hbs, s_bad, s_bytes;
@@ -753,10 +754,12 @@ static void s_event(void *arg, uint32_t events)
 {
 	uint32_t h = (uint32_t)(uintptr_t)arg;
 
-	(void)events;
 	if (h < n_slots_cap && !slots[h].queued) {
 		slots[h].queued = true;
-		sring[sring_tail++ % n_slots_cap] = h;
+		if (events & DPS_EV_HIGH)
+			shring[shring_tail++ % n_slots_cap] = h;
+		else
+			sring[sring_tail++ % n_slots_cap] = h;
 	}
 }
 
@@ -910,7 +913,8 @@ static int serve_main(uint16_t port)
 	n_slots_cap = o.conns + 1024;
 	slots = calloc(n_slots_cap, sizeof(*slots));
 	sring = calloc(n_slots_cap, sizeof(*sring));
-	if (slots == NULL || sring == NULL)
+	shring = calloc(n_slots_cap, sizeof(*shring));
+	if (slots == NULL || sring == NULL || shring == NULL)
 		return 1;
 	if (dps_init(err, sizeof(err)) < 0) {
 		fprintf(stderr, "loadgen: %s\n", err);
@@ -953,6 +957,8 @@ static int serve_main(uint16_t port)
 				s_event((void *)(uintptr_t)h, 0);
 			}
 		}
+		for (uint32_t j = 0, q = shring_tail - shring_head; j < q; j++, n = 1)
+			s_serve((int)shring[shring_head++ % n_slots_cap]);
 		for (uint32_t j = 0, q = sring_tail - sring_head; j < q; j++, n = 1)
 			s_serve((int)sring[sring_head++ % n_slots_cap]);
 		if (n > 0) {

@@ -238,6 +238,7 @@ struct dps_tcp {
 	uint32_t rto_min_ms, time_wait_ms;
 	uint32_t snd_buf, rcv_buf;
 	uint32_t conns; /* connections allocated (all states) */
+	uint32_t snd_reserve; /* packet buffers send queues leave free for receiving (tcp_sock.c) */
 	uint32_t max_conns;
 	uint32_t by_state[DPS_TCP_NSTATES];
 	int seq_dynfield; /* offset of the sequence number kept in out-of-order mbufs */

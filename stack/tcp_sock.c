@@ -109,6 +109,8 @@ int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now,
 	tcp->time_wait_ms = (uint32_t)c->tcp_time_wait_ms;
 	tcp->snd_buf = (uint32_t)c->tcp_sndbuf;
 	tcp->rcv_buf = (uint32_t)c->tcp_rcvbuf;
+	/* An eighth of the pool stays for what arrives (ACKs, requests) and for control segments. */
+	tcp->snd_reserve = e->pool->size / 8 > 64 ? e->pool->size / 8 : 64;
 	tcp->cc_default = dps_tcp_cc_find(dps_conf_choice(DPS_OPT_ID_tcp_cc, c->tcp_cc));
 	if (tcp->cc_default == NULL)
 		tcp->cc_default = &dps_tcp_newreno;
@@ -779,6 +781,12 @@ static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
 		size_t room = m != NULL ? rte_pktmbuf_tailroom(m) : 0;
 
 		if (room == 0) {
+			/* Send queues never take the pool's last buffers: with every buffer queued
+			 * for sending, no ACK could be received to free one (a deadlock). */
+			if (rte_mempool_avail_count(t->eng->pool) <= t->eng->tcp->snd_reserve) {
+				t->eng->ctr[DPS_CTR_tcp_snd_pool_low]++;
+				break;
+			}
 			m = rte_pktmbuf_alloc(t->eng->pool);
 			if (m == NULL)
 				break;
@@ -839,7 +847,7 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 		return -EAGAIN;
 	n = snd_append(t, buf, len < room ? len : room);
 	if (n == 0)
-		return -ENOBUFS;
+		return -EAGAIN; /* the pool is low: as Linux under memory pressure (no buffer yet) */
 	if (flags & MSG_MORE)
 		t->flags |= DPS_TF_CORK;
 	dps_tcp_output(t);

@@ -576,3 +576,27 @@ SCENARIO(established_tiny_out_of_order_segments_bounded_by_buffers)
 	OUT(c, ". 1:1(0) ack 3");
 	COUNTER("tcp_ooo_segs", kept + 1); /* a buffer was freed: room for one more */
 }
+
+/* ---- the packet pool's receive reserve (tcp_sock.c snd_append) ---- */
+
+/* A sender with a huge SO_SNDBUF whose peer acknowledges nothing: the send queue stops an eighth
+ * of the pool short (EAGAIN, counted), so what the peer sends is still received and read.
+ * Without the reserve the queue took every buffer and nothing could arrive any more. */
+SCENARIO(established_send_queue_leaves_receive_reserve)
+{
+	struct conn *c = passive(OPT_MSS);
+	long sent = 0, r = 0;
+
+	EQ(sock_setopt(c, SOL_SOCKET, SO_SNDBUF, 64 << 20), 0);
+	for (int i = 0; i < 100 && (r = sock_send(c, 1 << 20)) > 0; i++)
+		sent += r;
+	EQ(r, -EAGAIN);
+	CHECK_THAT(sent > (1 << 20) && sent < (16 << 20));
+	CHECK_THAT(counter("tcp_snd_pool_low") > 0);
+	for (int i = 0; i < 10; i++) /* the initial window */
+		OUT(c, seg(". %d:%d(1460) ack 1", 1 + 1460 * i, 1 + 1460 * (i + 1)));
+	IN(c, "P. 1:101(100) ack 1 win 65535");
+	OUT_AFTER(c, 40,
+		  ". 14601:14601(0) ack 101"); /* delayed: the data segments used the quick ACKs */
+	EQ(sock_recv(c, 100), 100);
+}

@@ -179,11 +179,12 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		return -ENOMEM;
 	e->rx_stamp_off = stamp_off;
 	for (int k = 0; k < 2; k++) {
-		e->delay[k] = rte_zmalloc("dps_delay", sizeof(struct dps_hist), 0);
+		e->delay[k] = rte_zmalloc("dps_delay", dps_hist_size(3), 0); /* 12.5 %, 4 KiB */
 		if (e->delay[k] == NULL) {
 			rc = -ENOMEM;
 			goto err;
 		}
+		e->delay[k]->sub = 3;
 	}
 	e->dev = dev;
 	e->pool = pool;

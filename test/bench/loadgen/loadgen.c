@@ -35,7 +35,7 @@
  */
 #include "dpsock.h"
 #include "iot_msg.h"
-#include "lg_hist.h"
+#include "hist.h" /* stack/hist.h */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -119,7 +119,7 @@ static uint32_t *hring, hring_head, hring_tail;
 static volatile sig_atomic_t stop;
 static int ep = -1; /* --kernel: the epoll instance */
 static uint32_t n_connecting, n_open;
-static struct lg_hist h_lat[2], h_conn; /* [0] low, [1] high */
+static struct dps_hist *h_lat[2], *h_conn; /* [0] low, [1] high; 1.6 % resolution */
 static uint64_t table[IOT_TABLE_SIZE];
 static uint8_t rxbuf[RX_BUF + IOT_HDR_LEN];
 
@@ -396,7 +396,7 @@ static void check_answer(uint32_t i, const struct iot_msg *a, uint64_t now)
 		k.bad_answers++;
 	} else {
 		k.answers++;
-		lg_hist_add(&h_lat[a->cls == IOT_CLS_HIGH], now - a->ts_ns);
+		dps_hist_add(h_lat[a->cls == IOT_CLS_HIGH], now - a->ts_ns);
 	}
 	c->got++;
 }
@@ -502,7 +502,7 @@ static void conn_ready(uint32_t i, uint64_t now, bool running)
 		n_connecting--;
 		n_open++;
 		k.established++;
-		lg_hist_add(&h_conn, now - c->t_open);
+		dps_hist_add(h_conn, now - c->t_open);
 	}
 	if (c->state != C_OPEN)
 		return;
@@ -612,22 +612,22 @@ static void print_counters(bool json)
 		dps_counters(print_ctr, NULL);
 }
 
-static void print_hist_json(const char *name, const struct lg_hist *h, bool comma)
+static void print_hist_json(const char *name, const struct dps_hist *h, bool comma)
 {
 	printf("\"%s\":{\"n\":%llu,\"mean_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,"
 	       "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f}%s",
 	       name, (unsigned long long)h->n, h->n ? (double)h->sum / (double)h->n / 1e3 : 0.0,
-	       lg_hist_quantile(h, 0.5) / 1e3, lg_hist_quantile(h, 0.9) / 1e3,
-	       lg_hist_quantile(h, 0.99) / 1e3, lg_hist_quantile(h, 0.999) / 1e3,
+	       dps_hist_quantile(h, 0.5) / 1e3, dps_hist_quantile(h, 0.9) / 1e3,
+	       dps_hist_quantile(h, 0.99) / 1e3, dps_hist_quantile(h, 0.999) / 1e3,
 	       h->n ? (double)h->max / 1e3 : 0.0, comma ? "," : "");
 }
 
-static void print_hist(const char *name, const struct lg_hist *h)
+static void print_hist(const char *name, const struct dps_hist *h)
 {
 	printf("%-16s n %llu  p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
-	       name, (unsigned long long)h->n, lg_hist_quantile(h, 0.5) / 1e3,
-	       lg_hist_quantile(h, 0.9) / 1e3, lg_hist_quantile(h, 0.99) / 1e3,
-	       lg_hist_quantile(h, 0.999) / 1e3, h->n ? (double)h->max / 1e3 : 0.0);
+	       name, (unsigned long long)h->n, dps_hist_quantile(h, 0.5) / 1e3,
+	       dps_hist_quantile(h, 0.9) / 1e3, dps_hist_quantile(h, 0.99) / 1e3,
+	       dps_hist_quantile(h, 0.999) / 1e3, h->n ? (double)h->max / 1e3 : 0.0);
 }
 
 static const char *mode_name(void)
@@ -684,9 +684,9 @@ static void report(const struct report *r)
 		printf("},\"engine\":{");
 		print_counters(true);
 		printf("},\"latency\":{");
-		print_hist_json("high", &h_lat[1], true);
-		print_hist_json("low", &h_lat[0], true);
-		print_hist_json("connect", &h_conn, false);
+		print_hist_json("high", h_lat[1], true);
+		print_hist_json("low", h_lat[0], true);
+		print_hist_json("connect", h_conn, false);
 		printf("},\"ok\":%s}\n", r->ok ? "true" : "false");
 		fflush(stdout);
 		return;
@@ -721,9 +721,9 @@ static void report(const struct report *r)
 	printf("engine:");
 	print_counters(false);
 	printf("\n");
-	print_hist("latency high", &h_lat[1]);
-	print_hist("latency low", &h_lat[0]);
-	print_hist("connect", &h_conn);
+	print_hist("latency high", h_lat[1]);
+	print_hist("latency low", h_lat[0]);
+	print_hist("connect", h_conn);
 	printf("result: %s\n", r->ok ? "ok" : "FAILED");
 	fflush(stdout);
 }
@@ -1125,9 +1125,16 @@ int main(int argc, char **argv)
 		table[i] = iot_table_value(i);
 	if (o.serve != 0)
 		return serve_main(o.serve);
-	lg_hist_init(&h_lat[0]);
-	lg_hist_init(&h_lat[1]);
-	lg_hist_init(&h_conn);
+	for (int i = 0; i < 3; i++) {
+		struct dps_hist *h = malloc(dps_hist_size(6));
+
+		if (h == NULL) {
+			fprintf(stderr, "loadgen: no memory\n");
+			return 1;
+		}
+		dps_hist_init(h, 6);
+		*(i < 2 ? &h_lat[i] : &h_conn) = h;
+	}
 	conns = calloc(o.conns, sizeof(*conns));
 	ring_cap = o.conns + 1;
 	ring = calloc(ring_cap, sizeof(*ring));

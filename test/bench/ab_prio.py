@@ -25,12 +25,14 @@ import sys
 RULES = 'payload[0] == 0x48 -> high conn'
 PORT = 9100
 KERNEL_SRC = '127.0.1.1-127.0.1.64'
-MEMIF_CLIENT_RANGE = '198.19.0.10-198.19.0.41/16'  # 32 addresses: ~900k connections
+MEMIF_CLIENT_RANGE = '198.19.0.10-198.19.0.73/16'  # 64 addresses: 1.8 M connections
 
 
 def _engine_env(conns, rules):
-    return ['DPSOCK_ARP_QUEUE_LEN=256', 'DPSOCK_TCP_MAX_CONNS=%d' % (conns + 16384), 'DPSOCK_MBUFS=%d' % max(65535, conns * 2 + 32767),
-            'DPSOCK_MEM_MB=%d' % max(2048, conns // 100 + 1024), 'DPSOCK_PRIORITY=%s' % rules]
+    mbufs = min(max(65535, conns * 2 + 32767), 262143)
+    return ['DPSOCK_ARP_QUEUE_LEN=256', 'DPSOCK_TCP_MAX_CONNS=%d' % (conns + conns // 20 + 4096),
+            'DPSOCK_MBUFS=%d' % mbufs, 'DPSOCK_MEM_MB=%d' % (1024 + conns // 700 + mbufs // 400),
+            'DPSOCK_PRIORITY=%s' % rules]
 
 
 def _parse_loadgen(text):
@@ -65,7 +67,7 @@ def sc_prio(b, ab):
                    '--json']
         for rep in range(a.repeats):
             for side in sides:
-                name = 'prio-%d-%s' % (conns, side)
+                name = 'prio-%d-%s-%d' % (conns, side, rep)  # a fresh memif socket each run
                 native = conns + 1024 > resource.getrlimit(resource.RLIMIT_NOFILE)[1]
                 if side == 'kernel' and native:
                     continue

@@ -56,7 +56,7 @@ static void test_precedence(void)
 	CHECK_EQ(c.src[DPS_OPT_ID_dev], DPS_SRC_FILE);
 	CHECK(strstr(c.src_where[DPS_OPT_ID_dev], ":4") != NULL);
 	CHECK_EQ(c.hugepages, DPS_HUGEPAGES_OFF);
-	CHECK_EQ(c.arp_queue_len, 8); /* default */
+	CHECK_EQ(c.arp_queue_len, 101); /* default: Linux's unres_qlen */
 	CHECK_EQ(c.ip.n, 1);
 	CHECK_EQ(c.ip.net[0].addr, inet_addr("198.18.0.2"));
 	CHECK_EQ(c.ip.net[0].len, 24);

@@ -228,6 +228,11 @@ int dps_co_set_priority(struct dps_co *co, int priority)
 	return 0;
 }
 
+int dps_co_priority(const struct dps_co *co)
+{
+	return co == NULL ? -EINVAL : co->prio;
+}
+
 int dps_co_stack(const struct dps_co *co, void **lo, size_t *size)
 {
 	if (co == NULL || (co->flags & CO_MAIN))

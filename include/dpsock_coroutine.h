@@ -147,6 +147,9 @@ void dps_co_exit(void *retval) __attribute__((noreturn));
  */
 int dps_co_set_priority(struct dps_co *co, int priority);
 
+/* dps_co_priority: co's priority, DPS_PRIO_LOW or DPS_PRIO_HIGH; -EINVAL if co is NULL. */
+int dps_co_priority(const struct dps_co *co);
+
 /*
  * dps_co_stack: the usable stack of co, [*lo, *lo + *size), guard page excluded (it is the page
  * just below *lo). For tests and debuggers.

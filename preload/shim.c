@@ -297,7 +297,7 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
 	struct shim_waiter stackw[8], *ws = stackw;
 	struct dps_co *self = dps_self();
 	int added[64];
-	int nadded = 0, rc;
+	int nadded = 0, rc, prio;
 	bool capped = false;
 	uint64_t until = deadline;
 
@@ -324,10 +324,12 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
 	}
 	if (capped && (deadline == DPS_DEADLINE_NONE || deadline > dps_now_ns() + 1000000))
 		deadline = dps_now_ns() + 1000000;
+	prio = dps_co_priority(self);
 	shim_block_enter();
 	rc = dps_park(deadline);
 	shim_block_leave();
-	(void)dps_co_set_priority(dps_self(), DPS_PRIO_LOW); /* shim_wake may have raised it */
+	if (prio >= 0) /* shim_wake may have raised it for a high socket: back to what it was */
+		(void)dps_co_set_priority(self, prio);
 	for (int i = 0; i < nadded; i++)
 		(void)dps_sched_del_fd(added[i]);
 	shim_lock();

@@ -100,8 +100,13 @@ static void test_set_priority(void)
 	trace_reset(&tr);
 	CHECK_EQ(dps_go(two_steps, "a", NULL, &a), 0);
 	CHECK_EQ(dps_go(two_steps, "b", NULL, &b), 0);
+	CHECK_EQ(dps_co_priority(b), DPS_PRIO_LOW);
 	CHECK_EQ(dps_co_set_priority(b, DPS_PRIO_HIGH), 0);
+	CHECK_EQ(dps_co_priority(b), DPS_PRIO_HIGH);
+	CHECK_EQ(dps_co_priority(a), DPS_PRIO_LOW);
+	CHECK_EQ(dps_co_priority(NULL), -EINVAL);
 	CHECK_EQ(dps_co_set_priority(b, 7), -EINVAL);
+	CHECK_EQ(dps_co_priority(b), DPS_PRIO_HIGH);
 	CHECK_EQ(dps_co_set_priority(NULL, DPS_PRIO_HIGH), -EINVAL);
 	CHECK_EQ(dps_co_join(a, NULL), 0);
 	CHECK_EQ(dps_co_join(b, NULL), 0);

@@ -775,6 +775,8 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
 {
 	size_t done = 0;
+	long budget = -1; /* buffers this call may take; counted once (avail_count walks every
+			   * lcore's cache) */
 
 	while (done < len) {
 		struct rte_mbuf *m = t->snd_q_tail;
@@ -783,7 +785,10 @@ static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
 		if (room == 0) {
 			/* Send queues never take the pool's last buffers: with every buffer queued
 			 * for sending, no ACK could be received to free one (a deadlock). */
-			if (rte_mempool_avail_count(t->eng->pool) <= t->eng->tcp->snd_reserve) {
+			if (budget < 0)
+				budget = (long)rte_mempool_avail_count(t->eng->pool) -
+					 (long)t->eng->tcp->snd_reserve;
+			if (budget-- <= 0) {
 				t->eng->ctr[DPS_CTR_tcp_snd_pool_low]++;
 				break;
 			}

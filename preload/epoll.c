@@ -72,13 +72,13 @@ static struct pepoll *pepoll_of(int epfd, int *err)
  * instances of DPDK and of the scheduler stay the kernel's alone). */
 DPS_EXPORT int epoll_create(int size)
 {
-	dps_real_init();
+	dps_real_need();
 	return real_epoll_create(size);
 }
 
 DPS_EXPORT int epoll_create1(int flags)
 {
-	dps_real_init();
+	dps_real_need();
 	return real_epoll_create1(flags);
 }
 
@@ -318,7 +318,7 @@ DPS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_epoll_ctl(epfd, op, fd, ev);
 	rc = sock_epoll_ctl(epfd, op, fd, ev);
@@ -452,7 +452,7 @@ static int with_mask(int epfd, struct epoll_event *evs, int max, uint64_t deadli
 
 DPS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 {
-	dps_real_init();
+	dps_real_need();
 	if (!use_shim(epfd))
 		return real_epoll_wait(epfd, evs, max, timeout);
 	return with_mask(epfd, evs, max, ms_deadline(timeout), NULL);
@@ -461,7 +461,7 @@ DPS_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeou
 DPS_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
 			   const sigset_t *mask)
 {
-	dps_real_init();
+	dps_real_need();
 	if (!use_shim(epfd))
 		return real_epoll_pwait(epfd, evs, max, timeout, mask);
 	return with_mask(epfd, evs, max, ms_deadline(timeout), mask);
@@ -472,7 +472,7 @@ DPS_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const st
 {
 	uint64_t deadline = DPS_DEADLINE_NONE;
 
-	dps_real_init();
+	dps_real_need();
 	if (!use_shim(epfd)) {
 		if (real_epoll_pwait2 == NULL)
 			return (int)shim_ret(-ENOSYS);

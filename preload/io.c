@@ -160,6 +160,7 @@ DPS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 	struct iovec v = { buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_read(fd, buf, n);
 	rc = sock_recv(fd, &v, 1, 0);
@@ -172,6 +173,7 @@ DPS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_readv(fd, iov, iovcnt);
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -187,6 +189,7 @@ DPS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	struct iovec v = { buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_recv(fd, buf, n, flags);
 	rc = sock_recv(fd, &v, 1, flags);
@@ -201,6 +204,7 @@ DPS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct socka
 	struct iovec v = { buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_recvfrom(fd, buf, n, flags, sa, len);
 	rc = sock_recv(fd, &v, 1, flags);
@@ -215,6 +219,7 @@ DPS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_recvmsg(fd, msg, flags);
 	if (msg->msg_iovlen > IOV_MAX)
@@ -235,6 +240,7 @@ DPS_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 {
 	unsigned i;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_recvmmsg(fd, vec, vlen, flags, timeout);
 	/* A stream has no message boundaries: each entry takes what one recvmsg would. */
@@ -255,6 +261,7 @@ DPS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	struct iovec v = { (void *)buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_write(fd, buf, n);
 	rc = sock_send(fd, &v, 1, 0);
@@ -267,6 +274,7 @@ DPS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_writev(fd, iov, iovcnt);
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -282,6 +290,7 @@ DPS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	struct iovec v = { (void *)buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_send(fd, buf, n, flags);
 	rc = sock_send(fd, &v, 1, flags);
@@ -296,6 +305,7 @@ DPS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const st
 	struct iovec v = { (void *)buf, n };
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_sendto(fd, buf, n, flags, sa, len);
 	rc = sock_send(fd, &v, 1, flags); /* a connected stream ignores the address (Linux) */
@@ -308,6 +318,7 @@ DPS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	ssize_t rc;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_sendmsg(fd, msg, flags);
 	if (msg->msg_iovlen > IOV_MAX)
@@ -322,6 +333,7 @@ DPS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	unsigned i;
 
+	dps_real_need();
 	if (!ours(fd))
 		return real_sendmmsg(fd, vec, vlen, flags);
 	for (i = 0; i < vlen; i++) {
@@ -383,6 +395,7 @@ static ssize_t sock_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 
 DPS_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
+	dps_real_need();
 	if (!ours(out_fd))
 		return real_sendfile(out_fd, in_fd, offset, count);
 	return shim_ret(sock_sendfile(out_fd, in_fd, offset, count));
@@ -390,6 +403,7 @@ DPS_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 
 DPS_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
 {
+	dps_real_need();
 	if (!ours(out_fd))
 		return real_sendfile64(out_fd, in_fd, offset, count);
 	return shim_ret(sock_sendfile(out_fd, in_fd, (off_t *)offset, count));
@@ -404,6 +418,7 @@ DPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, in
 
 DPS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
+	dps_real_need();
 	if (n > buflen)
 		__chk_fail();
 	return read(fd, buf, n);
@@ -411,6 +426,7 @@ DPS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 DPS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
+	dps_real_need();
 	if (n > buflen)
 		__chk_fail();
 	return recv(fd, buf, n, flags);
@@ -419,6 +435,7 @@ DPS_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int fl
 DPS_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 				  struct sockaddr *sa, socklen_t *len)
 {
+	dps_real_need();
 	if (n > buflen)
 		__chk_fail();
 	return recvfrom(fd, buf, n, flags, sa, len);

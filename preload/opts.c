@@ -99,7 +99,7 @@ static int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 
 DPS_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_setsockopt(fd, level, name, val, len);
 	return (int)shim_ret(sock_setsockopt(fd, level, name, val, len));
@@ -109,7 +109,7 @@ DPS_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 {
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_getsockopt(fd, level, name, val, len);
 	rc = sock_getsockopt(fd, level, name, val, len);
@@ -165,7 +165,7 @@ static int dup_common(int oldfd, int newfd, int flags, int how)
 
 DPS_EXPORT int dup(int fd)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(fd) == NULL)
 		return real_dup(fd);
 	return (int)shim_ret(dup_common(fd, -1, 0, 0));
@@ -173,7 +173,7 @@ DPS_EXPORT int dup(int fd)
 
 DPS_EXPORT int dup2(int oldfd, int newfd)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(oldfd) == NULL && fdtab_get(newfd) == NULL && !shim_is_placeholder(newfd))
 		return real_dup2(oldfd, newfd);
 	return (int)shim_ret(dup_common(oldfd, newfd, 0, 2));
@@ -181,7 +181,7 @@ DPS_EXPORT int dup2(int oldfd, int newfd)
 
 DPS_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(oldfd) == NULL && fdtab_get(newfd) == NULL && !shim_is_placeholder(newfd))
 		return real_dup3(oldfd, newfd, flags);
 	return (int)shim_ret(dup_common(oldfd, newfd, flags, 3));
@@ -229,7 +229,7 @@ static int sock_fcntl(int fd, int cmd, long arg, int (*real)(int, int, ...))
 /* fcntl and fcntl64 (the same call since glibc 2.28; programs import either). */
 static int fcntl_hook(int fd, int cmd, long arg, int (*real)(int, int, ...))
 {
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(fd) == NULL)
 		return real(fd, cmd, arg);
 	return (int)shim_ret(sock_fcntl(fd, cmd, arg, real));
@@ -308,7 +308,7 @@ DPS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	argp = va_arg(ap, void *);
 	va_end(ap);
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(fd) == NULL)
 		return real_ioctl(fd, req, argp);
 	return (int)shim_ret(sock_ioctl(fd, req, argp));

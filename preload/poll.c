@@ -175,7 +175,7 @@ static uint64_t ts_deadline(const struct timespec *t)
 
 DPS_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-	dps_real_init();
+	dps_real_need();
 	if (!use_shim(fds, n))
 		return real_poll(fds, n, timeout);
 	return (int)shim_ret(shim_poll(fds, n,
@@ -190,7 +190,7 @@ DPS_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, con
 	sigset_t old;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (!use_shim(fds, n))
 		return real_ppoll(fds, n, t, mask);
 	if (t != NULL && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000))
@@ -312,7 +312,7 @@ DPS_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval 
 	uint64_t deadline = DPS_DEADLINE_NONE;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (!select_uses_shim(nfds, r, w, e))
 		return real_select(nfds, r, w, e, tv);
 	if (tv != NULL) {
@@ -340,7 +340,7 @@ DPS_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct t
 	sigset_t old;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (!select_uses_shim(nfds, r, w, e))
 		return real_pselect(nfds, r, w, e, t, mask);
 	if (t != NULL && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000))

@@ -13,6 +13,7 @@ DPS_REAL_FUNCS(DPS_REAL_DEFINE)
 #undef DPS_REAL_DEFINE
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+_Bool dps_real_ready;
 
 /* close_range and closefrom are newer than some libcs: missing ones stay NULL and the shim
  * answers ENOSYS / does the loop itself. */
@@ -37,6 +38,7 @@ static void resolve(void)
 	} while (0);
 	DPS_REAL_FUNCS(DPS_REAL_RESOLVE)
 #undef DPS_REAL_RESOLVE
+	__atomic_store_n(&dps_real_ready, 1, __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor(101))) void dps_real_init(void)

@@ -75,4 +75,15 @@ DPS_REAL_FUNCS(DPS_REAL_DECLARE)
  * message naming the symbol if libc lacks one the shim needs. */
 void dps_real_init(void);
 
+/* Every interposer starts with this: another library's constructor may call read() or socket()
+ * before ours has run (libcap-ng's reads /proc in sshd, postgres, setpriv), so the pointers are
+ * resolved at the first call of any of them, whatever the constructor order. One load and a
+ * predictable branch once resolved. */
+extern _Bool dps_real_ready;
+static inline void dps_real_need(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&dps_real_ready, __ATOMIC_ACQUIRE), 0))
+		dps_real_init();
+}
+
 #endif

@@ -64,7 +64,7 @@ DPS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction 
 	struct sigaction mine, prev;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (sig <= 0 || sig >= NSIG_MAX || sig == SIGKILL || sig == SIGSTOP)
 		return real_sigaction(sig, act, oldact);
 	if (act == NULL) {

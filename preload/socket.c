@@ -333,7 +333,7 @@ DPS_EXPORT int socket(int domain, int type, int proto)
 	struct psock *ps;
 	int fd, rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (shim_inside || !is_tcp4(domain, type, proto) || shim_conf() < 0 ||
 	    atomic_load(&shim.state) == ENGINE_FAILED)
 		return real_socket(domain, type, proto);
@@ -372,7 +372,7 @@ DPS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 	struct psock *ps;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_bind(fd, sa, len);
 	if (len < sizeof(struct sockaddr_in))
@@ -418,7 +418,7 @@ DPS_EXPORT int listen(int fd, int backlog)
 	struct psock *ps;
 	int rc = 0;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_listen(fd, backlog);
 	ps = shim_enter(fd);
@@ -535,7 +535,7 @@ DPS_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_accept4(fd, sa, len, flags);
 	rc = do_accept(fd, sa, len, flags);
@@ -548,7 +548,7 @@ DPS_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_accept(fd, sa, len);
 	rc = do_accept(fd, sa, len, 0);
@@ -615,7 +615,7 @@ DPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_connect(fd, sa, len);
 	if (sa == NULL || len < sizeof(sa_family_t))
@@ -638,7 +638,7 @@ DPS_EXPORT int shutdown(int fd, int how)
 	struct psock *ps;
 	int rc;
 
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_shutdown(fd, how);
 	ps = shim_enter(fd);
@@ -673,7 +673,7 @@ static void forget(int fd)
 
 DPS_EXPORT int close(int fd)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fdtab_get(fd) == NULL) {
 		if (shim_is_placeholder(fd))
 			return (int)shim_ret(-EBADF); /* ours: the program never had it */
@@ -711,13 +711,13 @@ static int close_some(unsigned first, unsigned last, int flags)
 
 DPS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	dps_real_init();
+	dps_real_need();
 	return (int)shim_ret(close_some(first, last, flags));
 }
 
 DPS_EXPORT void closefrom(int lowfd)
 {
-	dps_real_init();
+	dps_real_need();
 	if (lowfd < 0)
 		lowfd = 0;
 	(void)close_some((unsigned)lowfd, ~0u, 0);
@@ -750,7 +750,7 @@ static int name_of(int fd, struct sockaddr *sa, socklen_t *len, bool peer)
 
 DPS_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_getsockname(fd, sa, len);
 	return (int)shim_ret(name_of(fd, sa, len, false));
@@ -758,7 +758,7 @@ DPS_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 
 DPS_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	dps_real_init();
+	dps_real_need();
 	if (fd_psock(fd) == NULL)
 		return real_getpeername(fd, sa, len);
 	return (int)shim_ret(name_of(fd, sa, len, true));
@@ -766,6 +766,6 @@ DPS_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 
 DPS_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
 {
-	dps_real_init();
+	dps_real_need();
 	return real_socketpair(domain, type, proto, sv); /* never TCP: always the kernel's */
 }

@@ -89,6 +89,9 @@ int dps_shutdown(int s, int how);
 int dps_close(int s);
 int dps_setsockopt(int s, int level, int name, const void *val, uint32_t len);
 int dps_getsockopt(int s, int level, int name, void *val, uint32_t *len);
+/* Would dps_setsockopt(s, level, name, val, len) accept the option on a socket: its name, size and
+ * range, checked without a socket and without an engine. 0, -ENOPROTOOPT, -EINVAL, -ENOENT. */
+int dps_setsockopt_check(int level, int name, const void *val, uint32_t len);
 int dps_getsockname(int s, struct sockaddr_in *addr);
 int dps_getpeername(int s, struct sockaddr_in *addr);
 /* Readiness of s as epoll bits (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR), with

@@ -468,6 +468,11 @@ int dps_setsockopt(int s, int level, int name, const void *val, uint32_t len)
 	return dps_tcp_setsockopt(engine, s, level, name, val, len);
 }
 
+int dps_setsockopt_check(int level, int name, const void *val, uint32_t len)
+{
+	return dps_tcp_sockopt_check(level, name, val, len);
+}
+
 int dps_getsockopt(int s, int level, int name, void *val, uint32_t *len)
 {
 	ENGINE_OR_ENODEV();

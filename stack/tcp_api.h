@@ -93,6 +93,9 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now);
 int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const void *val,
 		       uint32_t len);
 int dps_tcp_getsockopt(struct dps_engine *e, int s, int level, int name, void *val, uint32_t *len);
+/* Would dps_tcp_setsockopt accept (level, name, val, len) on some socket: the same checks, no
+ * socket needed (options set before a socket exists in the engine). 0 or its error. */
+int dps_tcp_sockopt_check(int level, int name, const void *val, uint32_t len);
 
 /* Local / remote address of s. Errors: -EBADF, -ENOTCONN (getpeername without a peer). */
 int dps_tcp_getsockname(struct dps_engine *e, int s, uint32_t *addr, uint16_t *port);

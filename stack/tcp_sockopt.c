@@ -11,20 +11,86 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/*
+ * Would setsockopt(level, name, val, len) be accepted: the value's size and range and the option's
+ * name, checked without a socket (the shim validates an option set on a socket the engine has not
+ * created yet with it, so that the answer is the same before and after the engine starts; issue 13).
+ * 0, -ENOPROTOOPT (an option we do not have), -EINVAL (too short or out of range, as Linux),
+ * -ENOENT (TCP_CONGESTION: no such algorithm).
+ */
+int dps_tcp_sockopt_check(int level, int name, const void *val, uint32_t len)
+{
+	int v;
+
+	if (level == SOL_SOCKET && name == SO_LINGER)
+		return len < sizeof(struct linger) ? -EINVAL : 0;
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		char cc[16] = "";
+
+		memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
+		return dps_tcp_cc_find(cc) == NULL ? -ENOENT : 0;
+	}
+	if (level == IPPROTO_IP && name == IP_BIND_ADDRESS_NO_PORT)
+		return len < sizeof(int) ? -EINVAL : 0;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+		case SO_KEEPALIVE:
+		case SO_SNDBUF:
+		case SO_RCVBUF:
+			return len < sizeof(int) ? -EINVAL : 0;
+		default:
+			return -ENOPROTOOPT;
+		}
+	}
+	if (level != IPPROTO_TCP)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+	case TCP_CORK:
+	case TCP_MAXSEG:
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+	case TCP_KEEPCNT:
+	case TCP_USER_TIMEOUT:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(&v, val, sizeof(v));
+	switch (name) {
+	case TCP_MAXSEG:
+		return v < 88 || v > 65535 ? -EINVAL : 0;
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+		return v < 1 || v > 32767 ? -EINVAL : 0;
+	case TCP_KEEPCNT:
+		return v < 1 || v > 127 ? -EINVAL : 0;
+	case TCP_USER_TIMEOUT:
+		return v < 0 ? -EINVAL : 0;
+	default:
+		return 0;
+	}
+}
+
 int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const void *val,
 		       uint32_t len)
 {
 	struct dps_listener *l = dps_tcp_handle_listener(e, s);
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	uint32_t *flags = t != NULL ? &t->flags : l != NULL ? &l->flags_inherit : NULL;
-	int v = 0;
+	int v = 0, rc;
 
 	if (flags == NULL)
 		return -EBADF;
+	rc = dps_tcp_sockopt_check(level, name, val, len);
+	if (rc < 0)
+		return rc; /* below: the option is known, its value acceptable */
 	if (level == SOL_SOCKET && name == SO_LINGER) {
 		const struct linger *lg = val;
-		if (len < sizeof(*lg))
-			return -EINVAL;
 		if (t != NULL) {
 			t->flags &= ~(uint32_t)DPS_TF_LINGER0;
 			if (lg->l_onoff && lg->l_linger == 0)
@@ -39,8 +105,6 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 
 		memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
 		ops = dps_tcp_cc_find(cc);
-		if (ops == NULL)
-			return -ENOENT;
 		if (t != NULL && t->cc != ops) {
 			t->cc = ops;
 			if (t->state >= DPS_TCP_SYN_SENT)
@@ -48,8 +112,6 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 		}
 		return 0;
 	}
-	if (len < sizeof(int))
-		return -EINVAL;
 	memcpy(&v, val, sizeof(v));
 #define SETFLAG(f)                                \
 	do {                                      \
@@ -100,15 +162,11 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 				dps_tcp_output(t);
 			return 0;
 		case TCP_MAXSEG:
-			if (v < 88 || v > 65535)
-				return -EINVAL;
 			if (t != NULL && t->state == DPS_TCP_CLOSED)
 				t->rcv_mss = (uint16_t)v;
 			return 0;
 		case TCP_KEEPIDLE:
 		case TCP_KEEPINTVL:
-			if (v < 1 || v > 32767)
-				return -EINVAL;
 			if (t != NULL) {
 				*(name == TCP_KEEPIDLE ? &t->keep_idle_ms : &t->keep_intvl_ms) =
 				    (uint32_t)v * 1000;
@@ -122,14 +180,10 @@ int dps_tcp_setsockopt(struct dps_engine *e, int s, int level, int name, const v
 			}
 			return 0;
 		case TCP_KEEPCNT:
-			if (v < 1 || v > 127)
-				return -EINVAL;
 			if (t != NULL)
 				t->keep_cnt = (uint8_t)v;
 			return 0;
 		case TCP_USER_TIMEOUT:
-			if (v < 0)
-				return -EINVAL;
 			if (t != NULL)
 				t->user_timeout_ms = (uint32_t)v;
 			return 0;

@@ -237,6 +237,8 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (ep == NULL)
 		goto out;
 	rc = psock_materialize(ps, fd);
+	if (rc < 0 && ps->dead)
+		rc = 0; /* registered, never ready (psock_materialize said why, once) */
 	if (rc < 0)
 		goto out;
 	it = item_find(ep, ps, fd);

@@ -72,8 +72,16 @@ static int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *le
 		memcpy(val, &tv, *len < sizeof(tv) ? *len : sizeof(tv));
 		*len = *len < sizeof(tv) ? *len : sizeof(tv);
 		rc = 0;
+	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && ps->v6) {
+		int v = ps->v6only;
+
+		memcpy(val, &v, *len < sizeof(v) ? *len : sizeof(v));
+		*len = *len < sizeof(v) ? *len : sizeof(v);
+		rc = 0;
+	} else if (level == IPPROTO_IPV6) {
+		rc = -ENOPROTOOPT; /* AF_INET: as Linux; AF_INET6: none other kept for IPv4 */
 	} else if (level == SOL_SOCKET && name == SO_DOMAIN) {
-		int v = AF_INET;
+		int v = ps->v6 ? AF_INET6 : AF_INET;
 
 		memcpy(val, &v, *len < sizeof(v) ? *len : sizeof(v));
 		*len = *len < sizeof(v) ? *len : sizeof(v);

@@ -44,6 +44,8 @@ static int poll_pass(struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t *
 
 			if (rc == -ENODEV)
 				ps = NULL; /* it is a kernel socket now */
+			else if (rc < 0 && ps->dead)
+				continue; /* never ready (psock_materialize said why, once) */
 			else if (rc < 0) {
 				fds[i].revents = POLLERR;
 				ready++;

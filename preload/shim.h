@@ -88,6 +88,16 @@ struct psock {
 	int kfd; /* companion kernel listener (listen_kernel), or -1 */
 	bool nonblock; /* O_NONBLOCK: per open file description, so here, not on the fd */
 	bool bound, listening, connecting;
+	/* AF_INET6: a dual-stack socket (IPV6_V6ONLY off, bound to :: or ::ffff:ours) whose IPv4
+	 * traffic is ours; addresses it reports are IPv4-mapped, as Linux's (issue 13 item 7). */
+	bool v6;
+	bool v6only; /* IPV6_V6ONLY: an IPv6-only socket, always the kernel's once bound */
+	/* A listener that could go neither to the engine nor to the kernel (the engine cannot start
+	 * and the kernel has not its address): said once, then it never becomes ready. */
+	bool dead;
+	/* Made by socket() and not yet connected nor listening: options are recorded (also once
+	 * in the engine) so that it can still become a kernel socket (a connect to loopback). */
+	bool fresh;
 	int backlog;
 	struct sockaddr_in addr; /* bound address while pending */
 	uint64_t rcvtimeo_ns, sndtimeo_ns; /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
@@ -222,7 +232,7 @@ bool shim_route_is_ours(uint32_t dst);
  * gives), or -errno (EMFILE...). */
 int shim_fd_new(bool cloexec);
 bool shim_is_placeholder(int fd);
-struct psock *psock_alloc(bool nonblock);
+struct psock *psock_alloc(bool nonblock, bool v6);
 /* Hold fd's psock across a call (lock held): a close in another thread leaves it alive until
  * shim_obj_put, as the kernel's fdget does. NULL if fd is not a psock. */
 struct psock *shim_hold(int fd);

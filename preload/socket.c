@@ -45,6 +45,57 @@ bool shim_route_is_ours(uint32_t dst)
 	return in_nets(&shim.conf.ip, dst) || shim.conf.gateway != 0;
 }
 
+/* ---- IPv4-mapped addresses (issue 13 item 7) ---- */
+
+/* The IPv4 address a dual-stack socket's IPv6 address stands for (:: is 0.0.0.0, ::ffff:a.b.c.d
+ * is a.b.c.d), port included; false for an IPv6 address proper (the kernel's). */
+static bool v6_to_v4(const struct sockaddr_in6 *a6, struct sockaddr_in *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_port = a6->sin6_port;
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr))
+		return true;
+	if (!IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		return false;
+	memcpy(&a->sin_addr, &a6->sin6_addr.s6_addr[12], 4);
+	return true;
+}
+
+/* The address an AF_INET6 socket reports for a: :: for 0.0.0.0, else ::ffff:a.b.c.d (Linux's
+ * dual-stack sockets). */
+static void v4_to_v6(const struct sockaddr_in *a, struct sockaddr_in6 *a6)
+{
+	memset(a6, 0, sizeof(*a6));
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = a->sin_port;
+	if (a->sin_addr.s_addr == INADDR_ANY)
+		return;
+	a6->sin6_addr.s6_addr[10] = 0xff;
+	a6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&a6->sin6_addr.s6_addr[12], &a->sin_addr, 4);
+}
+
+/* Copy a (what the engine knows) out to the program as ps's family says, with Linux's length
+ * rules: truncated to *len, *len set to the full size. */
+static void copy_addr(const struct psock *ps, const struct sockaddr_in *a, struct sockaddr *sa,
+		      socklen_t *len)
+{
+	struct sockaddr_in6 a6;
+	const void *src = a;
+	socklen_t n = sizeof(*a);
+
+	if (sa == NULL || len == NULL)
+		return;
+	if (ps->v6) {
+		v4_to_v6(a, &a6);
+		src = &a6;
+		n = sizeof(a6);
+	}
+	memcpy(sa, src, *len < n ? *len : n);
+	*len = n;
+}
+
 /* ---- the placeholder and fd numbers ---- */
 
 /* The kernel socket every psock fd is a dup of, created once, kept at a high number so that the
@@ -84,7 +135,7 @@ int shim_fd_new(bool cloexec)
 	return fd < 0 ? -errno : fd;
 }
 
-struct psock *psock_alloc(bool nonblock)
+struct psock *psock_alloc(bool nonblock, bool v6)
 {
 	struct psock *ps = calloc(1, sizeof(*ps));
 
@@ -95,6 +146,7 @@ struct psock *psock_alloc(bool nonblock)
 	ps->h = -1;
 	ps->kfd = -1;
 	ps->nonblock = nonblock;
+	ps->v6 = v6;
 	shim_wlist_init(&ps->waiters);
 	return ps;
 }
@@ -168,33 +220,88 @@ static bool option_is_hint(int level, int name)
 	return false;
 }
 
+/* Record an option for the engine socket yet to be made, or for the kernel socket ps may become
+ * (psock_to_kernel replays them). */
+static int opt_record(struct psock *ps, int level, int name, const void *val, uint32_t len)
+{
+	struct pending_opt *o = NULL;
+
+	if (len > sizeof(o->val))
+		return -EINVAL;
+	if (ps->opts == NULL) {
+		ps->opts = calloc(PSOCK_MAX_OPTS, sizeof(*ps->opts));
+		if (ps->opts == NULL)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < ps->n_opts; i++)
+		if (ps->opts[i].level == level && ps->opts[i].name == name)
+			o = &ps->opts[i];
+	if (o == NULL) {
+		if (ps->n_opts == PSOCK_MAX_OPTS)
+			return -ENOMEM;
+		o = &ps->opts[ps->n_opts++];
+	}
+	o->level = level;
+	o->name = name;
+	o->len = len;
+	memcpy(o->val, val, len);
+	return 0;
+}
+
+/* An IPv6-level option of an AF_INET6 socket: what the kernel says of it, asked of a scratch
+ * AF_INET6 TCP socket (the IPv4 traffic dpsock carries has no use for them, but the socket may
+ * still become the kernel's, and the program must get Linux's answer now). */
+static int kernel_v6_check(int level, int name, const void *val, uint32_t len)
+{
+	int k = real_socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (k < 0)
+		return 0; /* no IPv6 in this kernel: nothing to compare with */
+	if (real_setsockopt(k, level, name, val, len) < 0)
+		rc = -errno;
+	real_close(k);
+	return rc;
+}
+
+/*
+ * setsockopt on ps (lock held). The answer is the same whether or not the engine runs (issue 13
+ * item 6): an option set before the socket exists in the engine is checked as the engine would
+ * check it (dps_tcp_sockopt_check), with Linux's errno, and recorded; hints are accepted.
+ * IPv6-level options are refused on AF_INET sockets (ENOPROTOOPT, as Linux), and on AF_INET6
+ * ones checked by the kernel (IPV6_V6ONLY is the shim's: it decides where the socket goes).
+ */
 int psock_setopt(struct psock *ps, int level, int name, const void *val, uint32_t len)
 {
 	int rc;
 
-	if (ps->h < 0) {
-		struct pending_opt *o = NULL;
+	if (level == IPPROTO_IPV6) {
+		if (!ps->v6)
+			return -ENOPROTOOPT;
+		if (name == IPV6_V6ONLY) {
+			int v;
 
-		if (len > sizeof(o->val))
-			return -EINVAL;
-		if (ps->opts == NULL) {
-			ps->opts = calloc(PSOCK_MAX_OPTS, sizeof(*ps->opts));
-			if (ps->opts == NULL)
-				return -ENOMEM;
+			if (len < sizeof(int))
+				return -EINVAL;
+			if (ps->bound)
+				return -EINVAL; /* Linux: fixed once bound */
+			memcpy(&v, val, sizeof(v));
+			ps->v6only = v != 0;
+			return 0;
 		}
-		for (unsigned i = 0; i < ps->n_opts; i++)
-			if (ps->opts[i].level == level && ps->opts[i].name == name)
-				o = &ps->opts[i];
-		if (o == NULL) {
-			if (ps->n_opts == PSOCK_MAX_OPTS)
-				return -ENOMEM;
-			o = &ps->opts[ps->n_opts++];
-		}
-		o->level = level;
-		o->name = name;
-		o->len = len;
-		memcpy(o->val, val, len);
-		return 0;
+		rc = kernel_v6_check(level, name, val, len);
+		if (rc < 0 || !(ps->h < 0 || ps->fresh))
+			return rc;
+		return opt_record(ps, level, name, val, len);
+	}
+	rc = dps_setsockopt_check(level, name, val, len);
+	if (rc == -ENOPROTOOPT && option_is_hint(level, name))
+		rc = 0;
+	if (rc < 0)
+		return rc;
+	if (ps->h < 0 || ps->fresh) {
+		rc = opt_record(ps, level, name, val, len);
+		if (rc < 0 || ps->h < 0)
+			return rc;
 	}
 	rc = dps_setsockopt(ps->h, level, name, val, len);
 	if (rc == -ENOPROTOOPT && option_is_hint(level, name))
@@ -204,23 +311,32 @@ int psock_setopt(struct psock *ps, int level, int name, const void *val, uint32_
 	return rc;
 }
 
-/* Listen on the kernel too (listen_kernel): a listener bound to 0.0.0.0 takes loopback clients. */
+/* Listen on the kernel too (listen_kernel): a listener bound to 0.0.0.0 (or a dual-stack ::)
+ * takes loopback clients, and for :: the IPv6 ones the kernel carries. */
 static void kernel_companion(struct psock *ps, uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, k;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int one = 1, zero = 0, k;
 
 	if (ps->kfd >= 0 || !shim.conf.listen_kernel || ps->addr.sin_addr.s_addr != 0)
 		return;
-	k = real_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	k = real_socket(ps->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (k < 0 && ps->v6) /* no IPv6 in this kernel: loopback IPv4 still */
+		k = real_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (k < 0)
 		return;
 	(void)real_setsockopt(k, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ps->v6)
+		(void)real_setsockopt(k, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	for (unsigned i = 0; i < ps->n_opts; i++)
 		if (ps->opts[i].level == SOL_SOCKET && ps->opts[i].name == SO_REUSEPORT)
 			(void)real_setsockopt(k, SOL_SOCKET, SO_REUSEPORT, ps->opts[i].val,
 					      ps->opts[i].len);
-	if (real_bind(k, (struct sockaddr *)&a, sizeof(a)) < 0 || real_listen(k, ps->backlog) < 0) {
+	if ((ps->v6 ? real_bind(k, (struct sockaddr *)&a6, sizeof(a6)) < 0 &&
+			  real_bind(k, (struct sockaddr *)&a, sizeof(a)) < 0
+		    : real_bind(k, (struct sockaddr *)&a, sizeof(a)) < 0) ||
+	    real_listen(k, ps->backlog) < 0) {
 		fprintf(stderr, "dpsock: port %u: kernel listener (listen_kernel=1) failed: %s\n",
 			port, strerror(errno));
 		real_close(k);
@@ -229,16 +345,46 @@ static void kernel_companion(struct psock *ps, uint16_t port)
 	ps->kfd = k;
 }
 
+/* "a.b.c.d:port" (or "[::]:port" for a dual-stack socket) of ps, for messages. */
+static const char *addr_str(const struct psock *ps, char *buf, size_t n)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ps->addr.sin_addr, ip, sizeof(ip));
+	if (ps->v6 && ps->addr.sin_addr.s_addr == 0)
+		snprintf(buf, n, "[::]:%u", ntohs(ps->addr.sin_port));
+	else
+		snprintf(buf, n, "%s%s%s:%u", ps->v6 ? "[::ffff:" : "", ip, ps->v6 ? "]" : "",
+			 ntohs(ps->addr.sin_port));
+	return buf;
+}
+
 int psock_materialize(struct psock *ps, int fd)
 {
 	int h, rc;
 
 	if (ps->h >= 0)
 		return 0;
+	if (ps->dead)
+		return -ENOTCONN;
 	rc = shim_engine_start();
 	if (rc < 0) {
 		int k = psock_to_kernel(ps, fd);
 
+		if (k < 0 && ps->listening) {
+			/* Neither here nor there (issue 13 item 3: a listener on the stack's
+			 * address in a process that cannot start the engine). Say it once, and
+			 * let it never be ready, rather than readable forever. */
+			char a[64];
+
+			ps->dead = true;
+			fprintf(
+			    stderr,
+			    "dpsock: fd %d: listener %s is unusable: the engine could not start "
+			    "and the kernel cannot take it (%s); it will accept nothing\n",
+			    fd, addr_str(ps, a, sizeof(a)), strerror(-k));
+			return -ENOTCONN;
+		}
 		return k == 0 ? -ENODEV : k;
 	}
 	h = dps_socket();
@@ -249,6 +395,8 @@ int psock_materialize(struct psock *ps, int fd)
 	for (unsigned i = 0; i < ps->n_opts; i++) {
 		struct pending_opt *o = &ps->opts[i];
 
+		if (o->level == IPPROTO_IPV6)
+			continue; /* the kernel's, should the socket go there */
 		rc = dps_setsockopt(h, o->level, o->name, o->val, o->len);
 		if (rc < 0 && !(rc == -ENOPROTOOPT && option_is_hint(o->level, o->name)))
 			fprintf(stderr, "dpsock: fd %d: option %d/%d set before start: %s\n", fd,
@@ -266,6 +414,20 @@ int psock_materialize(struct psock *ps, int fd)
 	}
 	ps->events = (uint32_t)dps_events(h);
 	return 0;
+}
+
+/* Is ps's engine socket one that never connected nor listened (it can still become anything)? */
+static bool psock_is_unused(struct psock *ps)
+{
+	struct tcp_info ti;
+	uint32_t l = sizeof(ti);
+
+	if (ps->h < 0)
+		return true;
+	if (ps->listening || ps->connecting || !ps->fresh)
+		return false;
+	return dps_getsockopt(ps->h, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 &&
+	       ti.tcpi_state == TCP_CLOSE;
 }
 
 int psock_to_kernel(struct psock *ps, int fd)
@@ -286,9 +448,15 @@ int psock_to_kernel(struct psock *ps, int fd)
 		real_close(ps->kfd);
 		ps->kfd = -1;
 	}
-	k = real_socket(AF_INET, SOCK_STREAM | (ps->nonblock ? SOCK_NONBLOCK : 0), 0);
+	k = real_socket(ps->v6 ? AF_INET6 : AF_INET,
+			SOCK_STREAM | (ps->nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (k < 0)
 		return -errno;
+	if (ps->v6) {
+		int v = ps->v6only;
+
+		(void)real_setsockopt(k, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));
+	}
 	for (unsigned i = 0; i < ps->n_opts; i++)
 		(void)real_setsockopt(k, ps->opts[i].level, ps->opts[i].name, ps->opts[i].val,
 				      ps->opts[i].len);
@@ -302,8 +470,19 @@ int psock_to_kernel(struct psock *ps, int fd)
 		tv.tv_usec = (suseconds_t)(ps->sndtimeo_ns % 1000000000 / 1000);
 		(void)real_setsockopt(k, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
-	if (ps->bound && real_bind(k, (struct sockaddr *)&ps->addr, sizeof(ps->addr)) < 0)
-		goto err;
+	if (ps->bound) {
+		struct sockaddr_in6 a6;
+		int brc;
+
+		if (ps->v6) {
+			v4_to_v6(&ps->addr, &a6);
+			brc = real_bind(k, (struct sockaddr *)&a6, sizeof(a6));
+		} else {
+			brc = real_bind(k, (struct sockaddr *)&ps->addr, sizeof(ps->addr));
+		}
+		if (brc < 0)
+			goto err;
+	}
 	if (ps->listening && real_listen(k, ps->backlog) < 0)
 		goto err;
 swap:
@@ -311,6 +490,10 @@ swap:
 	if (real_dup3(k, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		goto err;
 	real_close(k);
+	if (ps->h >= 0) { /* an engine socket never used (psock_is_unused): gone with it */
+		(void)dps_close(ps->h);
+		ps->h = -1;
+	}
 	if (fdtab_take(fd) == ps)
 		shim_obj_put(ps);
 	return 0;
@@ -322,9 +505,11 @@ err:
 
 /* ---- the calls ---- */
 
-static bool is_tcp4(int domain, int type, int proto)
+/* IPv4 TCP, and IPv6 TCP, which may turn out dual-stack (bound to :: without IPV6_V6ONLY) and so
+ * carry IPv4 traffic of ours; it stays pending until bind or connect says which (issue 13 item 7). */
+static bool is_tcp(int domain, int type, int proto)
 {
-	return domain == AF_INET && (type & 0xf) == SOCK_STREAM &&
+	return (domain == AF_INET || domain == AF_INET6) && (type & 0xf) == SOCK_STREAM &&
 	       (proto == 0 || proto == IPPROTO_TCP);
 }
 
@@ -334,7 +519,7 @@ DPS_EXPORT int socket(int domain, int type, int proto)
 	int fd, rc;
 
 	dps_real_need();
-	if (shim_inside || !is_tcp4(domain, type, proto) || shim_conf() < 0 ||
+	if (shim_inside || !is_tcp(domain, type, proto) || shim_conf() < 0 ||
 	    atomic_load(&shim.state) == ENGINE_FAILED)
 		return real_socket(domain, type, proto);
 	if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -345,9 +530,11 @@ DPS_EXPORT int socket(int domain, int type, int proto)
 		shim_unlock();
 		return (int)shim_ret(fd);
 	}
-	ps = psock_alloc(type & SOCK_NONBLOCK);
+	ps = psock_alloc(type & SOCK_NONBLOCK, domain == AF_INET6);
+	if (ps != NULL)
+		ps->fresh = true;
 	rc = ps == NULL ? -ENOMEM : fdtab_set(fd, ps);
-	if (rc == 0 && atomic_load(&shim.state) == ENGINE_RUNNING) {
+	if (rc == 0 && atomic_load(&shim.state) == ENGINE_RUNNING && !ps->v6) {
 		rc = psock_materialize(ps, fd);
 		if (rc == -ENODEV)
 			rc = 0; /* it became a kernel socket */
@@ -366,37 +553,71 @@ DPS_EXPORT int socket(int domain, int type, int proto)
 	return (int)shim_ret(fd);
 }
 
+/* An IPv6-only socket bound to :: stays the kernel's: said once, for a program that listens only
+ * there would serve nobody through dpsock (issue 13 item 10). */
+static void note_v6only(int fd, const struct sockaddr_in6 *a6)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) && !atomic_flag_test_and_set(&said))
+		fprintf(stderr,
+			"dpsock: fd %d: [::]:%u is IPv6-only (IPV6_V6ONLY): dpsock carries IPv4 "
+			"only, so this socket stays on the kernel; IPv4 clients reach the program "
+			"through dpsock only on a 0.0.0.0 or dual-stack :: socket\n",
+			fd, ntohs(a6->sin6_port));
+}
+
 DPS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+	struct sockaddr_in a;
 	struct psock *ps;
 	int rc;
 
 	dps_real_need();
-	if (fd_psock(fd) == NULL)
+	ps = fd_psock(fd);
+	if (ps == NULL)
 		return real_bind(fd, sa, len);
-	if (len < sizeof(struct sockaddr_in))
+	if (sa == NULL)
+		return (int)shim_ret(-EFAULT);
+	if (len < (ps->v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
 		return (int)shim_ret(-EINVAL);
-	if (sa->sa_family != AF_INET)
-		return (int)shim_ret(-EAFNOSUPPORT);
+	if (sa->sa_family != (ps->v6 ? AF_INET6 : AF_INET))
+		return (int)shim_ret(ps->v6 ? -EINVAL : -EAFNOSUPPORT);
 	shim_lock();
 	ps = shim_hold(fd);
 	if (ps == NULL) {
 		rc = -EBADF;
 		goto out_unlocked;
 	}
+	if (ps->v6) {
+		bool mapped = v6_to_v4((const struct sockaddr_in6 *)sa, &a);
+
+		if (ps->bound) {
+			rc = -EINVAL;
+		} else if (!mapped || ps->v6only || !psock_is_unused(ps)) {
+			/* IPv6 proper, or IPv6-only: the kernel's socket */
+			if (mapped && ps->v6only)
+				note_v6only(fd, (const struct sockaddr_in6 *)sa);
+			rc = psock_to_kernel(ps, fd);
+			if (rc == 0)
+				rc = -ENODEV;
+			goto put;
+		}
+	} else {
+		memcpy(&a, sa, sizeof(a));
+	}
 	if (ps->bound) {
 		rc = -EINVAL;
-	} else if (a->sin_addr.s_addr != INADDR_ANY && !is_our_addr(a->sin_addr.s_addr)) {
+	} else if (a.sin_addr.s_addr != INADDR_ANY && !is_our_addr(a.sin_addr.s_addr)) {
 		/* loopback or another kernel address: the kernel's socket */
-		rc = psock_to_kernel(ps, fd);
+		rc = psock_is_unused(ps) ? psock_to_kernel(ps, fd) : -EADDRNOTAVAIL;
 		if (rc == 0)
 			rc = -ENODEV;
 	} else {
-		ps->addr = *a;
+		ps->addr = a;
 		ps->addr.sin_family = AF_INET;
 		memset(ps->addr.sin_zero, 0, sizeof(ps->addr.sin_zero));
-		if (ps->h < 0 && a->sin_port == 0)
+		if (ps->h < 0 && a.sin_port == 0)
 			rc = psock_materialize(ps, fd); /* the ephemeral port is needed now */
 		else
 			rc = 0;
@@ -405,6 +626,7 @@ DPS_EXPORT int bind(int fd, const struct sockaddr *sa, socklen_t len)
 		if (rc == 0)
 			ps->bound = true;
 	}
+put:
 	shim_obj_put(ps);
 out_unlocked:
 	shim_unlock();
@@ -428,6 +650,10 @@ DPS_EXPORT int listen(int fd, int backlog)
 		backlog = backlog <= 0 ? 1 : 4096; /* net.core.somaxconn */
 	if (ps->connecting) {
 		rc = -EINVAL;
+	} else if (ps->v6 && ps->v6only && !ps->bound) {
+		rc = psock_to_kernel(ps, fd); /* IPv6-only on an ephemeral port: the kernel's */
+		if (rc == 0)
+			rc = -ENODEV;
 	} else {
 		if (!ps->bound && ps->h < 0)
 			rc = psock_materialize(ps, fd); /* an ephemeral port, as Linux picks */
@@ -437,6 +663,7 @@ DPS_EXPORT int listen(int fd, int backlog)
 			struct sockaddr_in me;
 
 			ps->listening = true;
+			ps->fresh = false;
 			ps->backlog = backlog;
 			ps->bound = true;
 			if (ps->h >= 0 && dps_getsockname(ps->h, &me) == 0)
@@ -448,14 +675,6 @@ DPS_EXPORT int listen(int fd, int backlog)
 	if (rc == -ENODEV)
 		return real_listen(fd, backlog);
 	return (int)shim_ret(rc);
-}
-
-static void copy_addr(const struct sockaddr_in *a, struct sockaddr *sa, socklen_t *len)
-{
-	if (sa == NULL || len == NULL)
-		return;
-	memcpy(sa, a, *len < sizeof(*a) ? *len : sizeof(*a));
-	*len = sizeof(*a);
 }
 
 static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
@@ -471,6 +690,19 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (ps == NULL)
 		return -EBADF;
 	rc = psock_materialize(ps, fd);
+	if (rc < 0 && ps->dead) {
+		/* Nothing will ever arrive (psock_materialize said why): wait as for an empty
+		 * queue, until the timeout or a signal. */
+		rc = -EAGAIN;
+		while (!ps->nonblock) {
+			rc = shim_block(NULL, 0, NULL, NULL, 0, shim_deadline(ps->rcvtimeo_ns));
+			if (rc == -ETIMEDOUT || rc == -EINTR) {
+				rc = rc == -EINTR ? -EINTR : -EAGAIN;
+				break;
+			}
+		}
+		goto out;
+	}
 	if (rc < 0)
 		goto out;
 	if (!ps->listening) {
@@ -511,7 +743,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 			goto out;
 	}
 	nfd = shim_fd_new(flags & SOCK_CLOEXEC);
-	nps = nfd < 0 ? NULL : psock_alloc(flags & SOCK_NONBLOCK);
+	nps = nfd < 0 ? NULL : psock_alloc(flags & SOCK_NONBLOCK, ps->v6);
 	if (nps == NULL || fdtab_set(nfd, nps) < 0) {
 		rc = nfd < 0 ? nfd : -ENOMEM;
 		(void)dps_close(h);
@@ -524,7 +756,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	nps->bound = true;
 	(void)dps_set_callback(h, psock_on_event, nps);
 	nps->events = (uint32_t)dps_events(h);
-	copy_addr(&peer, sa, len);
+	copy_addr(nps, &peer, sa, len);
 	rc = nfd;
 out:
 	shim_leave(ps);
@@ -566,14 +798,23 @@ static int do_connect(int fd, const struct sockaddr_in *a)
 	ps = shim_enter(fd);
 	if (ps == NULL)
 		return -EBADF;
-	if (!shim_route_is_ours(a->sin_addr.s_addr) && ps->h < 0 && !ps->listening) {
+	/* A destination of the kernel's (loopback, kernel_nets, IPv6 proper: a == NULL) takes the
+	 * socket there, also when it exists in the engine already but was never used (socket()
+	 * after the engine started, issue 13 item 4). */
+	if ((a == NULL || !shim_route_is_ours(a->sin_addr.s_addr)) && psock_is_unused(ps) &&
+	    (!ps->bound || ps->addr.sin_addr.s_addr == INADDR_ANY)) {
 		rc = psock_to_kernel(ps, fd);
 		rc = rc == 0 ? -ENODEV : rc;
+		goto out;
+	}
+	if (a == NULL) {
+		rc = -ENETUNREACH; /* an IPv6 destination from a socket bound to ours */
 		goto out;
 	}
 	rc = psock_materialize(ps, fd);
 	if (rc < 0)
 		goto out;
+	ps->fresh = false;
 	rc = dps_connect(ps->h, a);
 	if (rc != -EINPROGRESS || ps->nonblock)
 		goto out;
@@ -613,21 +854,36 @@ out:
 
 DPS_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct sockaddr_in a;
+	struct psock *ps;
 	int rc;
 
 	dps_real_need();
-	if (fd_psock(fd) == NULL)
+	ps = fd_psock(fd);
+	if (ps == NULL)
 		return real_connect(fd, sa, len);
 	if (sa == NULL || len < sizeof(sa_family_t))
 		return (int)shim_ret(-EINVAL);
-	if (sa->sa_family != AF_INET) {
+	if (sa->sa_family != (ps->v6 ? AF_INET6 : AF_INET)) {
 		/* AF_UNSPEC dissolves an association (Linux: a TCP connect with AF_UNSPEC
 		 * disconnects); others are refused as Linux does for an inet socket. */
 		return (int)shim_ret(sa->sa_family == AF_UNSPEC ? -EOPNOTSUPP : -EAFNOSUPPORT);
 	}
-	if (len < sizeof(struct sockaddr_in))
+	if (len < (ps->v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
 		return (int)shim_ret(-EINVAL);
-	rc = do_connect(fd, (const struct sockaddr_in *)sa);
+	if (ps->v6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+
+		/* ::ffff:a.b.c.d is IPv4 (not on an IPv6-only socket: Linux ENETUNREACH... the
+		 * kernel answers it); :: is loopback to Linux, so the kernel's too. */
+		if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && !ps->v6only)
+			rc = do_connect(fd, v6_to_v4(a6, &a) ? &a : NULL);
+		else
+			rc = do_connect(fd, NULL);
+	} else {
+		memcpy(&a, sa, sizeof(a));
+		rc = do_connect(fd, &a);
+	}
 	if (rc == -ENODEV)
 		return real_connect(fd, sa, len);
 	return (int)shim_ret(rc);
@@ -742,9 +998,9 @@ static int name_of(int fd, struct sockaddr *sa, socklen_t *len, bool peer)
 		rc = -ENOTCONN;
 	else if (ps->bound)
 		a = ps->addr;
-	shim_leave(ps);
 	if (rc == 0)
-		copy_addr(&a, sa, len);
+		copy_addr(ps, &a, sa, len);
+	shim_leave(ps);
 	return rc;
 }
 

@@ -20,7 +20,7 @@ _Bool dps_real_ready;
 static int optional(const char *name)
 {
 	return strcmp(name, "close_range") == 0 || strcmp(name, "closefrom") == 0 ||
-	       strcmp(name, "epoll_pwait2") == 0;
+	       strcmp(name, "epoll_pwait2") == 0 || strcmp(name, "capset") == 0;
 }
 
 static void resolve(void)

@@ -16,6 +16,9 @@
 #include <time.h>
 
 /* X(return type, name, parameter list): every libc function the shim forwards to. */
+struct __user_cap_header_struct;
+struct __user_cap_data_struct;
+
 #define DPS_REAL_FUNCS(X)                                                                        \
 	X(int, socket, (int, int, int))                                                          \
 	X(int, socketpair, (int, int, int, int *))                                               \
@@ -65,7 +68,18 @@
 	X(int, dup2, (int, int))                                                                 \
 	X(int, dup3, (int, int, int))                                                            \
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *))                   \
-	X(pid_t, fork, (void))
+	X(pid_t, fork, (void))                                                                   \
+	X(int, setuid, (uid_t))                                                                  \
+	X(int, setgid, (gid_t))                                                                  \
+	X(int, seteuid, (uid_t))                                                                 \
+	X(int, setegid, (gid_t))                                                                 \
+	X(int, setreuid, (uid_t, uid_t))                                                         \
+	X(int, setregid, (gid_t, gid_t))                                                         \
+	X(int, setresuid, (uid_t, uid_t, uid_t))                                                 \
+	X(int, setresgid, (gid_t, gid_t, gid_t))                                                 \
+	X(int, setgroups, (size_t, const gid_t *))                                               \
+	X(int, initgroups, (const char *, gid_t))                                                \
+	X(int, capset, (struct __user_cap_header_struct *, const struct __user_cap_data_struct *))
 
 #define DPS_REAL_DECLARE(ret, name, params) extern ret(*real_##name) params;
 DPS_REAL_FUNCS(DPS_REAL_DECLARE)

@@ -8,6 +8,8 @@
  */
 #include "shim.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,53 @@ static int conf_load(void)
 	return 0;
 }
 
+/*
+ * fallback=kernel does not pretend (issue 13 item 12): when no kernel interface of this network
+ * namespace has an address in the stack's subnets, kernel sockets cannot stand in for dpsock's,
+ * and the warning says that this process will not be reachable there. Appends to msg.
+ */
+static void kernel_reach_note(char *msg, size_t n)
+{
+	struct ifaddrs *ifs, *i;
+	char nets[128] = "";
+	size_t l = 0;
+	bool reach = false;
+
+	if (shim.conf.ip.n == 0 || getifaddrs(&ifs) < 0)
+		return;
+	for (i = ifs; i != NULL && !reach; i = i->ifa_next) {
+		uint32_t a;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		for (unsigned k = 0; k < shim.conf.ip.n; k++) {
+			const struct dps_net *net = &shim.conf.ip.net[k];
+			uint32_t m = net->len == 0 ? 0 : htonl(~0u << (32 - net->len));
+
+			if (((a ^ net->addr) & m) == 0)
+				reach = true;
+		}
+	}
+	freeifaddrs(ifs);
+	if (reach)
+		return;
+	for (unsigned k = 0; k < shim.conf.ip.n && l < sizeof(nets) - 24; k++) {
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &shim.conf.ip.net[k].addr, ip, sizeof(ip));
+		l += (size_t)snprintf(nets + l, sizeof(nets) - l, "%s%s/%u", k ? ", " : "", ip,
+				      shim.conf.ip.net[k].len);
+	}
+	l = strlen(msg);
+	snprintf(
+	    msg + l, n - l,
+	    "; the kernel has no address in %s here, so this process's TCP sockets there will "
+	    "not be reachable (only loopback and kernel_nets work; DPSOCK_FALLBACK=error makes "
+	    "this an exit)",
+	    nets);
+}
+
 static int idle_hook(void *arg, uint64_t now, uint64_t *deadline);
 static pid_t engine_pid;
 
@@ -160,7 +209,10 @@ int shim_engine_start(void)
 			fprintf(stderr, "dpsock: %s\n", err[0] ? err : strerror(-rc));
 			exit(1);
 		}
-		warn_once("cannot start the engine", err[0] ? err : strerror(-rc));
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "%s", strerror(-rc));
+		kernel_reach_note(err, sizeof(err));
+		warn_once("cannot start the engine", err);
 		atomic_store(&shim.state, ENGINE_FAILED);
 		return -ENODEV;
 	}

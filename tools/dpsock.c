@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf_validate.h"
 #include "dps_conf.h"
 
 #ifndef DPS_INSTALL_LIBDIR
@@ -107,6 +108,11 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "dpsock run: %s\n", err);
 		return 2;
 	}
+	if (dps_conf_validate(&c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsock run: %s\n", err);
+		dps_conf_free(&c);
+		return 2;
+	}
 	if (c.dev[0] == '\0' || c.ip.n == 0) {
 		fprintf(stderr, "dpsock run: no %s: give %s or set %s (or a config file)\n",
 			c.dev[0] == '\0' ? "device" : "address",
@@ -150,6 +156,12 @@ static int cmd_config(void)
 
 	if (dps_conf_load(&c, environ, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsock config: %s\n", err);
+		return 2;
+	}
+	/* What the engine would refuse at start, refused here with the engine's own line. */
+	if (dps_conf_validate(&c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsock config: %s\n", err);
+		dps_conf_free(&c);
 		return 2;
 	}
 	for (int i = 0; i < DPS_OPT_COUNT; i++) {

@@ -1,10 +1,14 @@
 /*
  * dpsock: the launcher (issue 6).
  *
- *   dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- PROGRAM [ARGS...]
+ *   dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] [--strict] -- PROGRAM [ARGS...]
  *       run PROGRAM unmodified on dpsock: sets DPSOCK_DEV / DPSOCK_IP / DPSOCK_CONFIG and
  *       LD_PRELOAD=libdpsock.so (found next to this program: the build tree's preload/, or the
- *       installed library directory), after checking the configuration; then execs PROGRAM.
+ *       installed library directory), after checking the configuration as the engine would
+ *       (dps_conf_validate); then execs PROGRAM. A program LD_PRELOAD cannot reach (statically
+ *       linked, Go, 32-bit; a script whose interpreter is one: progcheck.h) gets one line on
+ *       stderr saying its traffic will go through the kernel, and still runs; --strict refuses
+ *       it instead (exit 2), also when its ELF headers cannot be read.
  *   dpsock config
  *       the effective configuration (defaults < DPSOCK_CONFIG file < DPSOCK_* variables) and
  *       where each value came from.
@@ -33,6 +37,7 @@
 
 #include "conf_validate.h"
 #include "dps_conf.h"
+#include "progcheck.h"
 
 #ifndef DPS_INSTALL_LIBDIR
 #define DPS_INSTALL_LIBDIR "/usr/local/lib"
@@ -42,8 +47,8 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- "
-			"PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] "
+			"[--strict] -- PROGRAM [ARGS...]\n"
 			"       dpsock config\n"
 			"       dpsock stat PID|--all [--watch]\n");
 	exit(2);
@@ -79,15 +84,47 @@ static int find_lib(char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
+/*
+ * Say so when dpsock cannot see prog's sockets (progcheck.h). Returns 0 to go on, or 2 when
+ * strict refuses it.
+ */
+static int check_prog(const char *prog, bool strict)
+{
+	char path[PATH_MAX], why[768], name[PATH_MAX + 8];
+	int rc;
+
+	if (dps_prog_resolve(prog, path, sizeof(path)) < 0)
+		return 0; /* execvp will say that it is not there */
+	rc = dps_prog_check(path, why, sizeof(why));
+	if (rc == 0)
+		return 0;
+	if (strcmp(prog, path) == 0)
+		snprintf(name, sizeof(name), "%s", prog);
+	else
+		snprintf(name, sizeof(name), "%s (%s)", prog, path);
+	if (rc < 0)
+		fprintf(stderr, "dpsock run: %s: %s; %s\n", name, why,
+			strict ? "not started (--strict)" : "not checked");
+	else
+		fprintf(stderr, "dpsock run: %s %s%s\n", name, why,
+			strict ? "; not started (--strict)" : "");
+	return strict ? 2 : 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	char lib[PATH_MAX], err[DPS_CONF_ERRLEN], *pre;
 	struct dps_conf c;
+	bool strict = false;
 	int i;
 
 	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *var = NULL;
 
+		if (strcmp(argv[i], "--strict") == 0) {
+			strict = true;
+			continue;
+		}
 		if (strcmp(argv[i], "--dev") == 0)
 			var = "DPSOCK_DEV";
 		else if (strcmp(argv[i], "--ip") == 0)
@@ -143,6 +180,8 @@ static int cmd_run(int argc, char **argv)
 	} else {
 		setenv("LD_PRELOAD", lib, 1);
 	}
+	if (check_prog(argv[i + 1], strict) != 0)
+		return 2;
 	execvp(argv[i + 1], argv + i + 1);
 	fprintf(stderr, "dpsock run: %s: %s\n", argv[i + 1], strerror(errno));
 	return 127;

@@ -11,14 +11,15 @@
  *       it instead (exit 2), also when its ELF headers cannot be read.
  *   dpsock config
  *       the effective configuration (defaults < DPSOCK_CONFIG file < DPSOCK_* variables) and
- *       where each value came from.
+ *       where each value came from, after checking it as the engine's start would.
  *   dpsock stat PID|--all [--watch]
  *       a running process's engine counters, read from its DPDK telemetry socket
  *       (/var/run/dpdk/dpsock<PID>/dpdk_telemetry.v2, commands /dpsock/info and
  *       /dpsock/counters); --watch prints rates every second.
  *
  * Exit status: the program's (run, as exec replaces us), 0, or 2 for a usage or configuration
- * error (one line on stderr naming what is wrong).
+ * error (one line on stderr naming what is wrong; the same line the engine's start would print)
+ * and for a program --strict refuses; 127 when run cannot execute PROGRAM.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -3,6 +3,7 @@
 #include "dpsock_coroutine.h"
 
 #include "dev.h"
+#include "conf_validate.h"
 #include "dev_impair.h"
 #include "dps_conf.h"
 #include "dps_eal.h"
@@ -177,6 +178,11 @@ int dps_init_env(char **envp, char *err, size_t errlen)
 	rc = dps_conf_load(&conf, envp, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* Every value check before anything is touched; `dpsock config` and `dpsock run` make the
+	 * same call (conf_validate.h). */
+	rc = dps_conf_validate(&conf, err, errlen);
+	if (rc < 0)
+		goto err_conf;
 	rc = dev_lock(&conf, err, errlen);
 	if (rc < 0)
 		goto err_conf;

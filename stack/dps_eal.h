@@ -12,6 +12,7 @@
 struct dps_conf;
 
 #define DPS_EAL_MAX_ARGS 64
+#define DPS_EAL_ARGS_BUF 4096 /* bytes for the argument strings (dps_eal_start's buffer) */
 
 /* What the machine offers, measured by dps_eal_probe_host (tests fill it by hand). */
 struct dps_eal_host {

@@ -234,7 +234,7 @@ static void remove_stale_dirs(void);
 
 int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 {
-	static char buf[4096];
+	static char buf[DPS_EAL_ARGS_BUF];
 	static char *argv[DPS_EAL_MAX_ARGS];
 	struct dps_eal_host host;
 	struct sigaction old_act[NSIG];

@@ -1,20 +1,25 @@
 /*
  * dpsock: the launcher (issue 6).
  *
- *   dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- PROGRAM [ARGS...]
+ *   dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] [--strict] -- PROGRAM [ARGS...]
  *       run PROGRAM unmodified on dpsock: sets DPSOCK_DEV / DPSOCK_IP / DPSOCK_CONFIG and
  *       LD_PRELOAD=libdpsock.so (found next to this program: the build tree's preload/, or the
- *       installed library directory), after checking the configuration; then execs PROGRAM.
+ *       installed library directory), after checking the configuration as the engine would
+ *       (dps_conf_validate); then execs PROGRAM. A program LD_PRELOAD cannot reach (statically
+ *       linked, Go, 32-bit; a script whose interpreter is one: progcheck.h) gets one line on
+ *       stderr saying its traffic will go through the kernel, and still runs; --strict refuses
+ *       it instead (exit 2), also when its ELF headers cannot be read.
  *   dpsock config
  *       the effective configuration (defaults < DPSOCK_CONFIG file < DPSOCK_* variables) and
- *       where each value came from.
+ *       where each value came from, after checking it as the engine's start would.
  *   dpsock stat PID|--all [--watch]
  *       a running process's engine counters, read from its DPDK telemetry socket
  *       (/var/run/dpdk/dpsock<PID>/dpdk_telemetry.v2, commands /dpsock/info and
  *       /dpsock/counters); --watch prints rates every second.
  *
  * Exit status: the program's (run, as exec replaces us), 0, or 2 for a usage or configuration
- * error (one line on stderr naming what is wrong).
+ * error (one line on stderr naming what is wrong; the same line the engine's start would print)
+ * and for a program --strict refuses; 127 when run cannot execute PROGRAM.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf_validate.h"
 #include "dps_conf.h"
+#include "progcheck.h"
 
 #ifndef DPS_INSTALL_LIBDIR
 #define DPS_INSTALL_LIBDIR "/usr/local/lib"
@@ -41,8 +48,8 @@ extern char **environ;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] -- "
-			"PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: dpsock run [--dev D] [--ip A/L] [--config F] [--priority RULES] "
+			"[--strict] -- PROGRAM [ARGS...]\n"
 			"       dpsock config\n"
 			"       dpsock stat PID|--all [--watch]\n");
 	exit(2);
@@ -78,15 +85,47 @@ static int find_lib(char *out, size_t len)
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
+/*
+ * Say so when dpsock cannot see prog's sockets (progcheck.h). Returns 0 to go on, or 2 when
+ * strict refuses it.
+ */
+static int check_prog(const char *prog, bool strict)
+{
+	char path[PATH_MAX], why[768], name[PATH_MAX + 8];
+	int rc;
+
+	if (dps_prog_resolve(prog, path, sizeof(path)) < 0)
+		return 0; /* execvp will say that it is not there */
+	rc = dps_prog_check(path, why, sizeof(why));
+	if (rc == 0)
+		return 0;
+	if (strcmp(prog, path) == 0)
+		snprintf(name, sizeof(name), "%s", prog);
+	else
+		snprintf(name, sizeof(name), "%s (%s)", prog, path);
+	if (rc < 0)
+		fprintf(stderr, "dpsock run: %s: %s; %s\n", name, why,
+			strict ? "not started (--strict)" : "not checked");
+	else
+		fprintf(stderr, "dpsock run: %s %s%s\n", name, why,
+			strict ? "; not started (--strict)" : "");
+	return strict ? 2 : 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	char lib[PATH_MAX], err[DPS_CONF_ERRLEN], *pre;
 	struct dps_conf c;
+	bool strict = false;
 	int i;
 
 	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		const char *var = NULL;
 
+		if (strcmp(argv[i], "--strict") == 0) {
+			strict = true;
+			continue;
+		}
 		if (strcmp(argv[i], "--dev") == 0)
 			var = "DPSOCK_DEV";
 		else if (strcmp(argv[i], "--ip") == 0)
@@ -105,6 +144,11 @@ static int cmd_run(int argc, char **argv)
 		usage();
 	if (dps_conf_load(&c, environ, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsock run: %s\n", err);
+		return 2;
+	}
+	if (dps_conf_validate(&c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsock run: %s\n", err);
+		dps_conf_free(&c);
 		return 2;
 	}
 	if (c.dev[0] == '\0' || c.ip.n == 0) {
@@ -137,6 +181,8 @@ static int cmd_run(int argc, char **argv)
 	} else {
 		setenv("LD_PRELOAD", lib, 1);
 	}
+	if (check_prog(argv[i + 1], strict) != 0)
+		return 2;
 	execvp(argv[i + 1], argv + i + 1);
 	fprintf(stderr, "dpsock run: %s: %s\n", argv[i + 1], strerror(errno));
 	return 127;
@@ -150,6 +196,12 @@ static int cmd_config(void)
 
 	if (dps_conf_load(&c, environ, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpsock config: %s\n", err);
+		return 2;
+	}
+	/* What the engine would refuse at start, refused here with the engine's own line. */
+	if (dps_conf_validate(&c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpsock config: %s\n", err);
+		dps_conf_free(&c);
 		return 2;
 	}
 	for (int i = 0; i < DPS_OPT_COUNT; i++) {

@@ -27,6 +27,13 @@ expect "DPSOCK_IP: '198.18.0.2' is not valid for ip" DPSOCK_IP=198.18.0.2
 expect "no device: set DPSOCK_DEV" DPSOCK_IP=198.18.0.2/24
 expect "device 'net_af_packet0,iface=dps-nonexistent': no interface 'dps-nonexistent'" \
 	DPSOCK_DEV=net_af_packet0,iface=dps-nonexistent DPSOCK_IP=198.18.0.2/24
+# Values the engine checks beyond each option's parser (stack/conf_validate.h) are refused before
+# the device is looked at: no device is needed to see them.
+expect "priority (DPSOCK_PRIORITY): column 17: expected a class (high or low), found 'hihg'" \
+	"DPSOCK_PRIORITY=tcp dport 80 -> hihg"
+expect "DPSOCK_IMPAIR: '5x' is not valid for loss" DPSOCK_IMPAIR=loss=5x
+expect "DPSOCK_GATEWAY: gateway 10.0.0.1 is not inside any subnet of ip (198.18.0.2/24)" \
+	DPSOCK_IP=198.18.0.2/24 DPSOCK_GATEWAY=10.0.0.1
 cfg=$(mktemp)
 printf 'mtu = 1500\nhugepage = off\n' >"$cfg"
 expect "$cfg:2: unknown option 'hugepage' (did you mean 'hugepages'?)" DPSOCK_CONFIG="$cfg"

@@ -166,6 +166,21 @@ void epoll_forget_sock(struct psock *ps)
 		item_free(ps->epitems, false);
 }
 
+void epoll_move_to_kernel(struct psock *ps, int fd)
+{
+	for (struct epitem *it = ps->epitems; it != NULL; it = it->sock_next) {
+		struct epoll_event kev = { .events = it->events, .data = it->data };
+
+		if (it->fd != fd || it->disarmed)
+			continue;
+		if (real_epoll_ctl(it->ep->fd, EPOLL_CTL_ADD, fd, &kev) < 0)
+			fprintf(
+			    stderr,
+			    "dpsock: fd %d: cannot move its epoll registration to the kernel: %s\n",
+			    fd, strerror(errno));
+	}
+}
+
 void epoll_destroy(struct pepoll *ep)
 {
 	while (ep->items != NULL)

@@ -262,6 +262,10 @@ int shim_fdtab_max(void);
 /* ps is going away: remove its registrations (lock held). */
 void epoll_forget_sock(struct psock *ps);
 void epoll_destroy(struct pepoll *ep);
+/* fd, one of ps's numbers, is a kernel socket now: its registrations under fd go to the shadow
+ * kernel epoll instances, with their events and data (a connect to loopback after nginx's
+ * epoll_ctl ADD). Lock held; the user-space items go with ps. */
+void epoll_move_to_kernel(struct psock *ps, int fd);
 void epoll_sock_event(struct psock *ps, uint32_t events);
 
 /* events of ps for poll/epoll (lock held), EPOLLIN on the companion kernel listener included. */

@@ -432,6 +432,7 @@ static bool psock_is_unused(struct psock *ps)
 
 int psock_to_kernel(struct psock *ps, int fd)
 {
+	bool companion = false;
 	int k, fdflags;
 	struct timeval tv;
 
@@ -440,6 +441,7 @@ int psock_to_kernel(struct psock *ps, int fd)
 		 * (and a copy of it in another process, nginx's master, would hold the port). */
 		k = ps->kfd;
 		ps->kfd = -1;
+		companion = true;
 		if (real_fcntl(k, F_SETFL, ps->nonblock ? O_NONBLOCK : 0) < 0)
 			goto err;
 		goto swap;
@@ -490,6 +492,8 @@ swap:
 	if (real_dup3(k, fd, fdflags > 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		goto err;
 	real_close(k);
+	if (!companion) /* the companion is in the shadow epoll already, with the same data */
+		epoll_move_to_kernel(ps, fd);
 	if (ps->h >= 0) { /* an engine socket never used (psock_is_unused): gone with it */
 		(void)dps_close(ps->h);
 		ps->h = -1;

@@ -89,7 +89,12 @@ note "20 more proxied requests answered"
 master=$(cat "$WORK/ng/nginx.pid")
 workers=$(pgrep -P "$master" | tr '\n' ' ')
 note "master $master (user $(ps -o user= -p "$master")), workers: $workers"
+# A worker that is still root is waiting for the device in its setgid (dev_wait_ms, 5 s).
 for w in $workers; do
+	for _ in $(seq 150); do
+		[ "$(ps -o user= -p "$w" | tr -d ' ')" = www-data ] && break
+		sleep 0.1
+	done
 	[ "$(ps -o user= -p "$w" | tr -d ' ')" = www-data ] || fail "worker $w does not run as www-data"
 done
 if [ "$SHIM_KERNEL" != 1 ]; then
@@ -101,6 +106,12 @@ if [ "$SHIM_KERNEL" != 1 ]; then
 	[ -n "$serving" ] || fail "no worker runs an engine that accepted connections (dpsock stat)"
 	note "worker $serving (www-data) serves through its engine"
 	[ -e "/var/run/dpdk/dpsock$master" ] && fail "the master started DPDK"
+	if [ "$(echo $workers | wc -w)" -gt 1 ]; then
+		# nginx sends its workers' stderr to its error log.
+		grep -qh "in use by process.*will not be reachable" "$WORK/nginx.err" "$WORK/ng/error.log" ||
+			fail "a worker without the device did not say it is unreachable"
+		note "the other worker says: $(grep -h -m1 'in use by process' "$WORK/nginx.err" "$WORK/ng/error.log" | cut -c1-140)..."
+	fi
 fi
 kill -QUIT "$master"
 job_wait nginx 30

@@ -41,6 +41,19 @@ enum {
 	DPS_DEV_TX_TCP_CSUM = 1u << 1,
 	DPS_DEV_RX_IP_CSUM = 1u << 2,
 	DPS_DEV_RX_TCP_CSUM = 1u << 3,
+	/* Not an offload: received TCP segments whose checksum field holds exactly the pseudo-
+	 * header sum are trusted, as the local kernel that sent them left them to offload
+	 * (CHECKSUM_PARTIAL; net_af_packet hands them over unchanged, option rx_csum_partial). */
+	DPS_DEV_RX_TCP_PARTIAL = 1u << 4,
+};
+
+/* The choices of option peer_offloads, in its order. */
+enum { DPS_PEER_OFFLOADS_ADAPT, DPS_PEER_OFFLOADS_OFF };
+
+/* One-time messages a device has printed (dps_dev.warned). */
+enum {
+	DPS_DEV_WARN_CSUM_PARTIAL = 1u << 0,
+	DPS_DEV_WARN_TRUNCATED = 1u << 1,
 };
 
 struct dps_dev {
@@ -48,7 +61,9 @@ struct dps_dev {
 	struct rte_ether_addr mac;
 	int port_id; /* the ethdev port, or -1 when the device is not one */
 	uint32_t csum; /* DPS_DEV_*: checksum offloads in use */
+	uint32_t warned; /* DPS_DEV_WARN_*: one-time messages already printed */
 	char name[64];
+	char iface[16]; /* the kernel interface under the device (af_packet, af_xdp), or "" */
 };
 
 /*
@@ -76,6 +91,20 @@ unsigned dps_dev_mem_collect(struct dps_dev *dev, struct rte_mbuf **pkts, unsign
 void dps_dev_mem_set_csum(struct dps_dev *dev, uint32_t csum);
 /* Frames sent with checksum offload flags that kept the contract, and that broke it. */
 void dps_dev_mem_csum_stats(const struct dps_dev *dev, uint64_t *tx_ok, uint64_t *tx_bad);
+
+/*
+ * Say once on stderr (per device) that TCP segments with a checksum left to offload by their
+ * sender are being dropped (drop_tcp_csum), why, and the one command or option that fixes it.
+ */
+void dps_dev_warn_partial(struct dps_dev *dev);
+/*
+ * A frame of len bytes arrived holding the start of an IPv4 packet of total bytes (> the MTU): a
+ * local peer's GSO/TSO super-frame cut to what the device hands over (af_packet's ring frame). The
+ * first time (per device): on net_af_packet over a veth with peer_offloads=adapt, attach a pass-all
+ * XDP program to our end, which makes the kernel stop TSO on the peer end, and say so; elsewhere,
+ * or when that fails, say on stderr what is wrong and the command that fixes it.
+ */
+void dps_dev_truncated(struct dps_dev *dev, unsigned len, unsigned total);
 
 static inline uint16_t dps_dev_rx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
 {

@@ -8,20 +8,35 @@
 #include "dev.h"
 
 #include "dps_conf.h"
+#include "dps_eal.h"
 #include "dps_log.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <linux/bpf.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+
+#include <rte_common.h>
 #include <rte_ethdev.h>
 
 struct dev_dpdk {
 	struct dps_dev dev; /* first */
 	uint16_t port;
+	bool adapt; /* peer_offloads=adapt */
+	int xdp_link; /* link fd of the pass-all XDP program on our veth end, or -1 */
 };
 
 static uint16_t dpdk_rx(struct dps_dev *dev, struct rte_mbuf **pkts, uint16_t n)
@@ -69,6 +84,8 @@ static void dpdk_close(struct dps_dev *dev)
 {
 	struct dev_dpdk *d = (struct dev_dpdk *)dev;
 
+	if (d->xdp_link >= 0) /* detaches the program: the peer gets its TSO back */
+		close(d->xdp_link);
 	rte_eth_dev_stop(d->port);
 	rte_eth_dev_close(d->port);
 	free(d);
@@ -88,6 +105,115 @@ static const struct dps_dev_ops af_packet_ops = {
 	.kick = dpdk_kick,
 	.close = dpdk_close,
 };
+
+/* Whether iface is one end of a veth pair (its driver, as `ethtool -i` reads it). */
+static bool iface_is_veth(const char *iface)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (s < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	rc = ioctl(s, SIOCETHTOOL, &ifr);
+	close(s);
+	return rc == 0 && strcmp(info.driver, "veth") == 0;
+}
+
+/*
+ * Attach a program that passes every frame (r0 = XDP_PASS; exit) to iface's native XDP hook, as a
+ * bpf link: closing the returned fd (or the process ending) detaches it. On a veth, the kernel then
+ * takes TSO away from the peer end (veth_xdp_set(): peer->hw_features &= ~NETIF_F_GSO_SOFTWARE;
+ * its frames must fit one page for XDP), so the peer segments before it sends. Frames still reach
+ * the kernel and af_packet unchanged. Returns the link fd or -errno (EBUSY: another program).
+ */
+static int xdp_pass_attach(const char *iface)
+{
+	const struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static const char license[] = "GPL";
+	unsigned ifindex = if_nametoindex(iface);
+	union bpf_attr a;
+	int prog_fd, link_fd, rc;
+
+	if (ifindex == 0)
+		return -ENODEV;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_XDP;
+	a.insns = (uint64_t)(uintptr_t)prog;
+	a.insn_cnt = RTE_DIM(prog);
+	a.license = (uint64_t)(uintptr_t)license;
+	snprintf(a.prog_name, sizeof(a.prog_name), "dpsock_pass");
+	prog_fd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (prog_fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	a.link_create.prog_fd = (uint32_t)prog_fd;
+	a.link_create.target_ifindex = ifindex;
+	a.link_create.attach_type = BPF_XDP;
+	a.link_create.flags = XDP_FLAGS_DRV_MODE;
+	link_fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	rc = link_fd < 0 ? -errno : link_fd;
+	close(prog_fd); /* the link holds the program */
+	return rc;
+}
+
+void dps_dev_warn_partial(struct dps_dev *dev)
+{
+	bool af_packet = dev->ops == &af_packet_ops;
+
+	if (dev->warned & DPS_DEV_WARN_CSUM_PARTIAL)
+		return;
+	dev->warned |= DPS_DEV_WARN_CSUM_PARTIAL;
+	DPS_LOG(
+	    WARNING,
+	    "%s%s%s: dropping TCP segments whose checksum field holds only the pseudo-header sum "
+	    "(their sender left the checksum to offload: a local kernel peer, a veth with tx "
+	    "checksum offload on; counted in drop_tcp_csum)%s. Fix: %son the sending interface "
+	    "(the other end of the veth, in its namespace): ethtool -K PEER_IFACE tx off",
+	    dev->name, dev->iface[0] != '\0' ? " on " : "", dev->iface,
+	    af_packet ? " because peer_offloads=off" : ", which this device does not complete",
+	    af_packet ? "DPSOCK_PEER_OFFLOADS=adapt, or " : "");
+}
+
+void dps_dev_truncated(struct dps_dev *dev, unsigned len, unsigned total)
+{
+	struct dev_dpdk *d = (struct dev_dpdk *)dev;
+	int rc = -ENOTSUP;
+
+	if (dev->warned & DPS_DEV_WARN_TRUNCATED)
+		return;
+	dev->warned |= DPS_DEV_WARN_TRUNCATED;
+	if (dev->ops == &af_packet_ops && d->adapt && iface_is_veth(dev->iface)) {
+		rc = xdp_pass_attach(dev->iface);
+		if (rc >= 0) {
+			d->xdp_link = rc;
+			DPS_LOG(
+			    WARNING,
+			    "%s on %s: the veth peer sends TSO super-frames (a %u-byte IPv4 packet "
+			    "arrived cut to %u bytes by af_packet's ring frame; dropped, counted "
+			    "in "
+			    "drop_rx_truncated): attached a pass-all XDP program to %s while the "
+			    "device is open, which makes the kernel turn TSO off on the peer end "
+			    "(peer_offloads=off leaves the interface alone)",
+			    dev->name, dev->iface, total, len, dev->iface);
+			return;
+		}
+	}
+	DPS_LOG(WARNING,
+		"%s%s%s: a %u-byte IPv4 packet arrived cut to %u bytes: the peer sends GSO/TSO "
+		"super-frames, which the device cuts to its receive frame (af_packet: its ring "
+		"frame); they are dropped (drop_rx_truncated) and the peer's TCP only gets through "
+		"on retransmissions%s%s. Fix: on the sending interface (the other end of the veth, "
+		"in its namespace): ethtool -K PEER_IFACE tso off",
+		dev->name, dev->iface[0] != '\0' ? " on " : "", dev->iface, total, len,
+		rc != -ENOTSUP ? "; attaching an XDP program to turn the peer's TSO off failed: "
+			       : "",
+		rc != -ENOTSUP ? strerror(-rc) : "");
+}
 
 static int wait_link(uint16_t port, uint64_t wait_ms)
 {
@@ -219,6 +345,11 @@ int dps_dev_dpdk_open(const char *devargs, const struct dps_conf *conf, struct r
 	d->dev.ops = strncmp(devargs, "net_af_packet", 13) == 0 ? &af_packet_ops : &dpdk_ops;
 	d->dev.port_id = port;
 	d->dev.csum = csum;
+	d->adapt = conf->peer_offloads == DPS_PEER_OFFLOADS_ADAPT;
+	d->xdp_link = -1;
+	if (d->dev.ops == &af_packet_ops && d->adapt)
+		d->dev.csum |= DPS_DEV_RX_TCP_PARTIAL;
+	dps_eal_devarg(devargs, "iface", d->dev.iface, sizeof(d->dev.iface));
 	rte_eth_macaddr_get(port, &d->dev.mac);
 	snprintf(d->dev.name, sizeof(d->dev.name), "%s", name);
 	*out = &d->dev;

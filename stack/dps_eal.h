@@ -40,6 +40,10 @@ int dps_eal_build_args(const struct dps_conf *c, const struct dps_eal_host *h, c
  */
 int dps_eal_check_dev(const char *dev, char *err, size_t errlen);
 
+/* Copy the value of key= in a devargs string ("net_af_packet0,iface=dps0") to out (truncated to
+ * len). Returns 1, or 0 when the key is absent (out untouched). */
+int dps_eal_devarg(const char *dev, const char *key, char *out, size_t len);
+
 /* Start EAL once per process (later calls return the first result). Returns 0 or -errno with err. */
 int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen);
 

@@ -199,8 +199,7 @@ too_big:
 	return -E2BIG;
 }
 
-/* The value of key= in a devargs string ("net_af_packet0,iface=dps0"), or 0 when absent. */
-static int devarg(const char *dev, const char *key, char *out, size_t len)
+int dps_eal_devarg(const char *dev, const char *key, char *out, size_t len)
 {
 	size_t klen = strlen(key);
 
@@ -217,7 +216,7 @@ int dps_eal_check_dev(const char *dev, char *err, size_t errlen)
 	char iface[IF_NAMESIZE + 8];
 
 	if ((strncmp(dev, "net_af_packet", 13) == 0 || strncmp(dev, "net_af_xdp", 10) == 0) &&
-	    devarg(dev, "iface", iface, sizeof(iface)) && if_nametoindex(iface) == 0) {
+	    dps_eal_devarg(dev, "iface", iface, sizeof(iface)) && if_nametoindex(iface) == 0) {
 		dps_errf(
 		    err, errlen,
 		    "device '%s': no interface '%s' in this network namespace (is the testbed up? "

@@ -10,11 +10,29 @@
 
 #include <rte_mbuf.h>
 
+/*
+ * m's IPv4 total length when m, whose total length is beyond the frame, is a packet the device cut
+ * short rather than a malformed one, else 0. Cut short: longer than our MTU (no sender on the link
+ * may send that, but a local kernel peer's GSO/TSO super-frame is one packet until a device
+ * segments it, and af_packet copies at most its ring frame of it) and received to at least the MTU.
+ */
+static unsigned ipv4_truncated_total(const struct dps_engine *e, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *h = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	unsigned total;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*h) || rte_pktmbuf_data_len(m) < e->mtu)
+		return 0;
+	total = rte_be_to_cpu_16(h->total_length);
+	return total > e->mtu ? total : 0;
+}
+
 void dps_ipv4_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 {
 	struct dps_ipv4_view ip;
 	uint64_t csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	enum dps_drop d;
+	unsigned total;
 
 	/* Checksum offload: the device's verdict stands (GOOD is not checked again, BAD is a drop as
 	 * in software); UNKNOWN and NONE are checked here. */
@@ -24,6 +42,10 @@ void dps_ipv4_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 	}
 	d = dps_wire_ipv4_parse_csum(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), &ip,
 				     csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+	if (d == DPS_DROP_ip_len && (total = ipv4_truncated_total(e, m)) != 0) {
+		dps_dev_truncated(e->dev, rte_pktmbuf_data_len(m), total);
+		d = DPS_DROP_rx_truncated;
+	}
 	if (d != DPS_DROP_NONE) {
 		dps_engine_drop(e, m, d);
 		return;

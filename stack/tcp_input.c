@@ -9,6 +9,7 @@
  * else the out-of-order queue), FIN; then output. A buffer that carries accepted payload is kept
  * on the connection (no copy) and freed by recv(); every other is freed here.
  */
+#include "dev.h"
 #include "prio.h"
 #include "tcp.h"
 
@@ -828,8 +829,9 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 	struct dps_listener *l;
 	struct dps_tcb *t;
 	enum dps_drop d;
+	const void *tcp = rte_pktmbuf_mtod_offset(m, const void *, ip->hlen);
 	uint64_t csum;
-	bool csum_ok;
+	bool csum_ok, partial;
 
 	if (now / 1000000 > e->tcp->now_ms)
 		e->tcp->now_ms = now / 1000000;
@@ -841,15 +843,23 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 		return;
 	}
 	csum_ok = csum == RTE_MBUF_F_RX_L4_CKSUM_GOOD || csum == RTE_MBUF_F_RX_L4_CKSUM_NONE;
-	d = dps_tcp_parse_csum(rte_pktmbuf_mtod_offset(m, void *, ip->hlen), ip->total - ip->hlen,
-			       ip->src, ip->dst, csum_ok, &s);
+	/* A local kernel peer's segment with its checksum left to offload (docs/tcp.md,
+	 * "Checksums"): trusted as that kernel trusts it, where the device allows it. */
+	partial = !csum_ok && (e->dev->csum & DPS_DEV_RX_TCP_PARTIAL) &&
+		  dps_tcp_csum_is_partial(tcp, ip->total - ip->hlen, ip->src, ip->dst);
+	d = dps_tcp_parse_csum(tcp, ip->total - ip->hlen, ip->src, ip->dst, csum_ok || partial, &s);
 	if (d != DPS_DROP_NONE) {
+		if (d == DPS_DROP_tcp_csum &&
+		    dps_tcp_csum_is_partial(tcp, ip->total - ip->hlen, ip->src, ip->dst))
+			dps_dev_warn_partial(e->dev);
 		dps_engine_drop(e, m, d);
 		return;
 	}
 	e->ctr[DPS_CTR_tcp_rx_segs]++;
 	if (csum_ok)
 		e->ctr[DPS_CTR_rx_csum_offload]++;
+	else if (partial)
+		e->ctr[DPS_CTR_rx_csum_partial]++;
 	t = dps_tcp_flow_find(e, ip->dst, s.dport, ip->src, s.sport);
 	if (t != NULL) {
 		prio_pin(t);

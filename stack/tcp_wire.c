@@ -92,6 +92,17 @@ enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_
 	return DPS_DROP_NONE;
 }
 
+bool dps_tcp_csum_is_partial(const void *buf, size_t len, uint32_t src, uint32_t dst)
+{
+	const struct rte_tcp_hdr *h = buf;
+
+	if (len < DPS_TCP_HDR_LEN)
+		return false;
+	/* Both sides in memory order: the field as it lies in the header, the folded sum of the
+	 * pseudo-header as __rte_raw_cksum computes it over the same bytes. */
+	return h->cksum == __rte_raw_cksum_reduce(dps_tcp_pseudo_sum(src, dst, (uint32_t)len));
+}
+
 enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t dst,
 			    struct dps_tcp_seg *s)
 {

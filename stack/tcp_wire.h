@@ -98,6 +98,14 @@ enum dps_drop dps_tcp_parse(const void *buf, size_t len, uint32_t src, uint32_t 
 /* The same, with the checksum left unchecked when csum_ok (the device verified it). */
 enum dps_drop dps_tcp_parse_csum(const void *buf, size_t len, uint32_t src, uint32_t dst,
 				 bool csum_ok, struct dps_tcp_seg *s);
+/*
+ * Whether the TCP segment buf[0..len) from src to dst carries a checksum left to offload: its
+ * field holds exactly the folded pseudo-header sum, which is what a Linux sender leaves for the
+ * device to complete (CHECKSUM_PARTIAL) and what af_packet hands over unchanged when the sender
+ * is a local peer (a veth with tx checksum offload on). Reads the header only; false when len is
+ * shorter than a TCP header.
+ */
+bool dps_tcp_csum_is_partial(const void *buf, size_t len, uint32_t src, uint32_t dst);
 
 /* Parse only the options area opt[0..len). Returns DPS_DROP_NONE or DPS_DROP_tcp_opt. */
 enum dps_drop dps_tcp_parse_opts(const uint8_t *opt, size_t len, struct dps_tcp_opts *o);

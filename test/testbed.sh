@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# test/testbed.sh up|down|status: the standard dpsock testbed of ../shared/testbed.md.
+# test/testbed.sh up [--default-offloads]|down|status: the standard dpsock testbed of
+# ../shared/testbed.md.
 #
 #   dps-stack namespace: veth dps0, no kernel IP (the stack owns 198.18.0.2/24 on it)
 #   dps-peer  namespace: veth dps1 with 198.18.0.1/24, the kernel's TCP/IP as a real peer
 #
-# Idempotent: `up` on a running testbed checks it and changes nothing; `down` on none succeeds.
+# Offloads: by default dps1's transmit checksum offload is turned off (ethtool -K dps1 tx off, which
+# also turns its TSO off), so the peer's frames arrive with complete checksums and at most one MTU
+# long, as from a real NIC. `up --default-offloads` (or DPSTEST_OFFLOADS=default) leaves dps1 as a
+# user's new veth is, checksum offload and TSO on (dpsock copes: docs/tcp.md, "Checksums"); on a
+# running testbed it turns dps1's offload back on. `status` says which.
+#
+# Idempotent: `up` on a running testbed checks it and changes nothing else; `down` on none succeeds.
 # Needs root (ip netns). Traffic stays inside these two namespaces.
 set -euo pipefail
 
@@ -38,9 +45,13 @@ up() {
 	ip -n "$PEER_NS" addr replace "$PEER_ADDR" dev "$PEER_IF"
 	ip -n "$PEER_NS" link set "$PEER_IF" up
 	# The kernel leaves the TCP/UDP checksum of what it sends over a veth to "offload" (only the
-	# pseudo-header sum is in the field); af_packet hands the frame to DPDK as is, and the stack
-	# would drop it as corrupt. Real NICs fill it in; here the kernel must.
-	ip netns exec "$PEER_NS" ethtool -K "$PEER_IF" tx off >/dev/null
+	# pseudo-header sum is in the field) and sends TSO super-frames; af_packet hands both to DPDK
+	# as they are. Real NICs fill the checksum in and segment; here, by default, the kernel must.
+	if [ "$OFFLOADS" = default ]; then
+		ip netns exec "$PEER_NS" ethtool -K "$PEER_IF" tx on >/dev/null
+	else
+		ip netns exec "$PEER_NS" ethtool -K "$PEER_IF" tx off >/dev/null
+	fi
 	# Forget stale neighbours from an earlier run (the stack's MAC is the same, but be exact).
 	ip -n "$PEER_NS" neigh flush dev "$PEER_IF" 2>/dev/null || true
 }
@@ -66,12 +77,24 @@ status() {
 	else
 		echo "$PEER_NS/$PEER_IF: missing or without ${PEER_ADDR}"; ok=1
 	fi
+	if ip netns exec "$PEER_NS" ethtool -k "$PEER_IF" 2>/dev/null | grep -q '^tx-checksumming: on'; then
+		echo "$PEER_NS/$PEER_IF: default offloads (tx checksum offload and TSO on)"
+	else
+		echo "$PEER_NS/$PEER_IF: tx checksum offload off"
+	fi
 	return $ok
 }
+
+OFFLOADS=${DPSTEST_OFFLOADS:-off}
+[ "${2:-}" = --default-offloads ] && OFFLOADS=default
+case "$OFFLOADS" in
+off | default) ;;
+*) die "DPSTEST_OFFLOADS=$OFFLOADS: expected off (the default) or default" ;;
+esac
 
 case "${1:-}" in
 up) up ;;
 down) down ;;
 status) status ;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+*) echo "usage: $0 up [--default-offloads]|down|status" >&2; exit 2 ;;
 esac

@@ -553,6 +553,9 @@ void pkt_in(const char *file, int line, struct conn *c, const char *spec_line,
 	for (int64_t i = 0; i < sp.len; i++)
 		f[n + DPS_TCP_HDR_LEN + olen + (size_t)i] = peer_byte((uint64_t)(first + i));
 	dps_tcp_fill_cksum(th, tcp_len, peer_ip, stack_ip);
+	if (mod != NULL && mod->partial_csum) /* CHECKSUM_PARTIAL: the folded pseudo-header sum */
+		th->cksum = __rte_raw_cksum_reduce(
+		    dps_tcp_pseudo_sum(peer_ip, stack_ip, (uint32_t)tcp_len));
 	if (mod != NULL && mod->bad_csum)
 		th->cksum ^= 0x5a5a;
 	n += tcp_len;

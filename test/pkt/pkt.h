@@ -79,6 +79,7 @@ struct conn {
 /* Changes to an injected segment, for malformed ones. */
 struct seg_mod {
 	bool bad_csum; /* flip the checksum */
+	bool partial_csum; /* the pseudo-header sum only, as a Linux sender leaves it to offload */
 	const uint8_t
 	    *raw_opts; /* use these option bytes as they are (length a multiple of 4 or not) */
 	size_t raw_opts_len;

@@ -161,9 +161,10 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	t->irs = s->seq;
 	t->rcv_nxt = s->seq + 1;
 	t->rcv_adv = t->rcv_nxt;
-	t->iss = dps_tcp_isn(e, t->laddr, t->lport, t->raddr, t->rport, e->tcp->now_ms * 1000);
+	t->iss = dps_tcp_isn(&e->tcp->secret, t->laddr, t->lport, t->raddr, t->rport,
+			     e->tcp->now_ms * 1000000);
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->high_rxt = t->iss;
-	t->ts_offset = dps_tcp_isn(e, t->raddr, t->rport, t->laddr, t->lport, 0);
+	t->ts_offset = dps_tcp_ts_offset(&e->tcp->secret, t->laddr, t->raddr); /* RFC 7323 §7.1 */
 	negotiate(t, s, true);
 	t->cc->init(t);
 	t->quickacks = DPS_QUICKACKS;

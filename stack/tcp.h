@@ -85,6 +85,8 @@ enum {
 	DPS_TF_PORT4 = 1u << 21, /* port chosen by connect for its 4-tuple: in port_conns */
 	DPS_TF_BIND_NO_PORT = 1u << 22, /* IP_BIND_ADDRESS_NO_PORT: bind(addr, 0) leaves the port
 					   to connect */
+	DPS_TF_SYN_RESENT = 1u << 23, /* SYN_SENT: the SYN was sent again at once after a bad ACK
+					 (tcp_input.c syn_sent_input: once per connect) */
 };
 
 /* Priority of a connection (tcb->prio), from the rules' TCP-layer point (DESIGN.md §8). */

@@ -86,7 +86,7 @@ enum {
 	DPS_TF_BIND_NO_PORT = 1u << 22, /* IP_BIND_ADDRESS_NO_PORT: bind(addr, 0) leaves the port
 					   to connect */
 	DPS_TF_SYN_RESENT = 1u << 23, /* SYN_SENT: the SYN was sent again at once after a bad ACK
-					 (tcp_input.c syn_sent_input: once per connect) */
+					 (tcp_input.c resend_syn_after_rst: once per connect) */
 };
 
 /* Priority of a connection (tcb->prio), from the rules' TCP-layer point (DESIGN.md §8). */
@@ -218,12 +218,12 @@ const struct dps_tcp_cc_ops *dps_tcp_cc_find(const char *name);
 extern const struct dps_tcp_cc_ops dps_tcp_newreno;
 extern const struct dps_tcp_cc_ops dps_tcp_cubic; /* tcp_cubic.c */
 
-/* Per-engine TCP state. */
 /* The key of tcp_secret.c's functions (SipHash's two words). */
 struct dps_tcp_secret {
 	uint64_t k0, k1;
 };
 
+/* Per-engine TCP state. */
 struct dps_tcp {
 	struct rte_hash *flows; /* 4-tuple -> tcb */
 	struct dps_wheel wheel; /* 1 ms ticks */

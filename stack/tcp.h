@@ -85,6 +85,8 @@ enum {
 	DPS_TF_PORT4 = 1u << 21, /* port chosen by connect for its 4-tuple: in port_conns */
 	DPS_TF_BIND_NO_PORT = 1u << 22, /* IP_BIND_ADDRESS_NO_PORT: bind(addr, 0) leaves the port
 					   to connect */
+	DPS_TF_SYN_RESENT = 1u << 23, /* SYN_SENT: the SYN was sent again at once after a bad ACK
+					 (tcp_input.c resend_syn_after_rst: once per connect) */
 };
 
 /* Priority of a connection (tcb->prio), from the rules' TCP-layer point (DESIGN.md §8). */
@@ -216,6 +218,11 @@ const struct dps_tcp_cc_ops *dps_tcp_cc_find(const char *name);
 extern const struct dps_tcp_cc_ops dps_tcp_newreno;
 extern const struct dps_tcp_cc_ops dps_tcp_cubic; /* tcp_cubic.c */
 
+/* The key of tcp_secret.c's functions (SipHash's two words). */
+struct dps_tcp_secret {
+	uint64_t k0, k1;
+};
+
 /* Per-engine TCP state. */
 struct dps_tcp {
 	struct rte_hash *flows; /* 4-tuple -> tcb */
@@ -231,7 +238,7 @@ struct dps_tcp {
 	    *port_conns; /* connections per local port whose port connect chose (DPS_TF_PORT4) */
 	uint32_t next_ephemeral; /* RFC 6056 algorithm 3's counter */
 	uint32_t next_src; /* unbound connects: the next address of a range to use */
-	uint32_t isn_secret[4];
+	struct dps_tcp_secret secret; /* ISN, TS offset, port offset: per boot (tcp_secret.c) */
 	uint64_t now_ms; /* time of the current input/timer/call */
 	uint64_t challenge_window_ms;
 	uint32_t challenge_count;
@@ -264,8 +271,6 @@ void dps_tcp_set_state(struct dps_tcb *t, enum dps_tcp_state st);
 /* The readiness of t changed: call its socket's (or its listener's) callback. */
 void dps_tcp_notify(struct dps_tcb *t);
 void dps_tcp_listener_notify(struct dps_listener *l);
-uint32_t dps_tcp_isn(struct dps_engine *e, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		     uint16_t rport, uint64_t now_us);
 /* A connection failed or was reset: record err (-ECONNRESET, ...), move to CLOSED, release what
  * can be released (the tcb itself is freed at once when no handle refers to it). */
 void dps_tcp_drop(struct dps_tcb *t, int err);
@@ -281,6 +286,26 @@ static inline bool dps_tcp_is_high(const struct dps_tcb *t)
  * the end (tcp_sock.c); and take it out again. */
 void dps_tcp_accq_push(struct dps_listener *l, struct dps_tcb *t);
 void dps_tcp_accq_unlink(struct dps_listener *l, struct dps_tcb *t, struct dps_tcb *prev);
+
+/* tcp_secret.c: pure functions of the secret and the host clock (docs/tcp.md, "ISN,
+ * timestamps and ports"). */
+/* SipHash-2-4 of len bytes under the key (k0, k1). */
+uint64_t dps_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len);
+/* The secret of this boot: from the boot id, hashed under a fixed label (the same for every
+ * process until the host reboots). Without a readable boot id, a random one (logged). Returns 0
+ * or -EIO. */
+int dps_tcp_secret_load(struct dps_tcp_secret *s);
+/* The secret a seed gives (what dps_tcp_secret_load does with the boot id; tests). */
+void dps_tcp_secret_derive(struct dps_tcp_secret *s, const void *seed, size_t len);
+/* RFC 6528 ISN at host time now_ns (CLOCK_MONOTONIC): +1 every 4 us for a given 4-tuple. */
+uint32_t dps_tcp_isn(const struct dps_tcp_secret *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		     uint16_t rport, uint64_t now_ns);
+/* What TSval adds to the host clock in ms, per (local, remote) address pair (Linux's
+ * secure_tcp_ts_off). */
+uint32_t dps_tcp_ts_offset(const struct dps_tcp_secret *s, uint32_t laddr, uint32_t raddr);
+/* RFC 6056 §3.3.3's F(local address, remote address, remote port, secret). */
+uint32_t dps_tcp_port_offset(const struct dps_tcp_secret *s, uint32_t laddr, uint32_t raddr,
+			     uint16_t rport);
 
 /* tcp_input.c */
 struct dps_ipv4_view;

@@ -162,9 +162,10 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	t->irs = s->seq;
 	t->rcv_nxt = s->seq + 1;
 	t->rcv_adv = t->rcv_nxt;
-	t->iss = dps_tcp_isn(e, t->laddr, t->lport, t->raddr, t->rport, e->tcp->now_ms * 1000);
+	t->iss = dps_tcp_isn(&e->tcp->secret, t->laddr, t->lport, t->raddr, t->rport,
+			     e->tcp->now_ms * 1000000);
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->high_rxt = t->iss;
-	t->ts_offset = dps_tcp_isn(e, t->raddr, t->rport, t->laddr, t->lport, 0);
+	t->ts_offset = dps_tcp_ts_offset(&e->tcp->secret, t->laddr, t->raddr); /* RFC 7323 §7.1 */
 	negotiate(t, s, true);
 	t->cc->init(t);
 	t->quickacks = DPS_QUICKACKS;
@@ -187,6 +188,34 @@ static void established(struct dps_tcb *t)
 		dps_tcp_timer_set(t, DPS_TT_KEEP, t->eng->tcp->now_ms + t->keep_idle_ms);
 }
 
+/*
+ * Our SYN met an unacceptable ACK and we reset it (RFC 9293 §3.10.7.3). The usual sender of that
+ * ACK is the peer's TIME_WAIT for the same 4-tuple answering a SYN it found no newer than the old
+ * connection (RFC 9293 §3.10.7.4 with RFC 5961 §4's challenge ACK; Linux tcp_timewait_state_process
+ * returns TCP_TW_ACK), and our RST, at SEG.ACK = its RCV.NXT, ends that TIME_WAIT (RFC 1337's
+ * "TIME-WAIT assassination", which Linux allows unless net.ipv4.tcp_rfc1337 is set). The SYN
+ * would now be accepted, so send it again at once instead of after the RTO (1 s). Linux does the
+ * same: tcp_rcv_synsent_state_process() re-arms the retransmit timer to TCP_TIMEOUT_MIN (2 ms)
+ * for such an ACK if icsk_retransmits == 0 ("tcp: Reduce SYN resend delay if a suspicous ACK is
+ * received", Linux 5.8). Bounded as there: once per connect(), so that a peer answering every SYN
+ * with a bad ACK gets one extra SYN, not a loop (later bad ACKs get their RST and the SYN waits
+ * for its timer). Not a timeout, so no backoff (RFC 6298 §5.5 doubles on expiry) and the RTO
+ * starts again from this SYN (§5.1); it is a SYN retransmission all the same (counted).
+ */
+static void resend_syn_after_rst(struct dps_tcb *t)
+{
+	if (t->flags & DPS_TF_SYN_RESENT)
+		return;
+	t->flags |= DPS_TF_SYN_RESENT;
+	t->eng->ctr[DPS_CTR_tcp_rexmit_syn]++;
+	/* The first SYN was answered (by the bad ACK): a SYN-ACK can only answer this one, so its
+	 * RTT is timed from here. */
+	t->rtt_start_ms = t->eng->tcp->now_ms;
+	dps_tcp_retransmit(t);
+	dps_tcp_timer_clear(t, DPS_TT_REXMT);
+	dps_tcp_rexmt_arm(t);
+}
+
 static void syn_sent_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 {
 	bool ack = s->flags & RTE_TCP_ACK_FLAG;
@@ -196,6 +225,7 @@ static void syn_sent_input(struct dps_tcb *t, const struct dps_tcp_seg *s)
 		if (!(s->flags & RTE_TCP_RST_FLAG)) {
 			dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG, s->ack);
 			t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
+			resend_syn_after_rst(t);
 		}
 		t->eng->drop[DPS_DROP_tcp_bad_ack]++;
 		return;

@@ -98,10 +98,11 @@ int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now,
 		rc = -ENOSPC;
 		goto fail;
 	}
-	if (getrandom(tcp->isn_secret, sizeof(tcp->isn_secret), 0) != sizeof(tcp->isn_secret)) {
-		rc = -EIO;
+	/* Per boot, not per process (tcp_secret.c): successive processes continue each other's
+	 * ISNs and TSvals. */
+	rc = dps_tcp_secret_load(&tcp->secret);
+	if (rc < 0)
 		goto fail;
-	}
 	tcp->max_socks = cap;
 	tcp->max_listeners = MAX_LISTENERS;
 	tcp->max_conns = (uint32_t)c->tcp_max_conns;
@@ -316,19 +317,6 @@ void dps_tcp_set_state(struct dps_tcb *t, enum dps_tcp_state st)
 	t->state = (uint8_t)st;
 }
 
-/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. F: jhash keyed by a random secret
- * (keyed, not cryptographic: strong enough against off-path guessing of a 32-bit space per tuple,
- * weaker than SipHash; noted in docs/tcp.md). */
-uint32_t dps_tcp_isn(struct dps_engine *e, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		     uint16_t rport, uint64_t now_us)
-{
-	const uint32_t *k = e->tcp->isn_secret;
-	uint32_t h = rte_jhash_3words(laddr ^ k[0], raddr ^ k[1],
-				      ((uint32_t)lport << 16 | rport) ^ k[2], k[3]);
-
-	return h + (uint32_t)(now_us / 4);
-}
-
 /* ---- readiness ---- */
 
 static int tcb_events(const struct dps_tcb *t)
@@ -506,7 +494,7 @@ static int pick_ephemeral4(struct dps_engine *e, uint32_t laddr, uint32_t raddr,
 {
 	struct dps_tcp *tcp = e->tcp;
 	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	uint32_t offset = rte_jhash_3words(laddr, raddr, rport, tcp->isn_secret[3] ^ 0x6056);
+	uint32_t offset = dps_tcp_port_offset(&tcp->secret, laddr, raddr, rport);
 
 	for (uint32_t i = 0; i < n; i++) {
 		uint16_t p = (uint16_t)(EPHEMERAL_LO + (tcp->next_ephemeral++ + offset) % n);
@@ -758,11 +746,11 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 		t->rport = 0;
 		return -EAGAIN;
 	}
-	t->iss = dps_tcp_isn(e, t->laddr, t->lport, raddr, rport, now / 1000);
+	t->iss = dps_tcp_isn(&e->tcp->secret, t->laddr, t->lport, raddr, rport, now);
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->high_rxt = t->iss;
 	t->rcv_wscale = 7;
 	t->rcv_mss = (uint16_t)(e->mtu - 40);
-	t->ts_offset = dps_tcp_isn(e, raddr, rport, t->laddr, t->lport, 0);
+	t->ts_offset = dps_tcp_ts_offset(&e->tcp->secret, t->laddr, raddr); /* RFC 7323 §7.1 */
 	t->cc->init(t);
 	t->last_rcv_ms = e->tcp->now_ms; /* TCP_USER_TIMEOUT counts from the first SYN (Linux) */
 	dps_tcp_set_state(t, DPS_TCP_SYN_SENT);

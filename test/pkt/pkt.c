@@ -901,6 +901,23 @@ void engine_conf(const char *key, const char *value)
 	engine_start();
 }
 
+void engine_restart(uint64_t later_ms)
+{
+	/* The process ends: its connections vanish without a segment (dps_engine_destroy frees
+	 * them), the peer keeps what it knew of them. */
+	for (struct conn *c = conns; c != NULL; c = c->next) {
+		c->done = true;
+		c->fd = -1;
+	}
+	n_listeners = 0;
+	collect();
+	engine_stop(); /* engine_start empties the frame queue */
+	now_ns += later_ms * NS_MS;
+	tracef("= engine restarted %llu ms later (a new process on the same host)",
+	       (unsigned long long)later_ms);
+	engine_start();
+}
+
 /* Reset what is still alive, close every handle; then the engine must hold no buffer. */
 static void clean_up(const char *file, int line)
 {

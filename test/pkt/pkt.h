@@ -110,6 +110,10 @@ uint64_t pkt_now(void); /* ns, what socket calls get as now */
 uint64_t now_ms(void); /* ms since the scenario started */
 /* Re-create the engine with one more configuration key (call first in a scenario). */
 void engine_conf(const char *key, const char *value);
+/* A new process on the same host: the engine is destroyed (its connections end without a segment
+ * and are marked done) and a new one starts later_ms later on the host clock, with the same
+ * configuration. Connections opened afterwards belong to the new engine. */
+void engine_restart(uint64_t later_ms);
 /* The in-memory device offers these checksum offloads (DPS_DEV_* of stack/dev.h) from now on,
  * and how many offloaded frames it took that kept / broke the driver contract. */
 void pkt_dev_csum(uint32_t csum);

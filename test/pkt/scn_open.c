@@ -362,7 +362,8 @@ SCENARIO(syn_sent_rst_bad_ack_ignored)
 	NOTHING();
 }
 
-/* RFC 9293 §3.10.7.3: an unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST>; still SYN_SENT. */
+/* RFC 9293 §3.10.7.3: an unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST>; still SYN_SENT; then the
+ * SYN again at once (tcp_input.c resend_syn_after_rst, as Linux). */
 SCENARIO(syn_sent_synack_bad_ack_sends_rst)
 {
 	struct conn *c = connect_start();
@@ -370,6 +371,7 @@ SCENARIO(syn_sent_synack_bad_ack_sends_rst)
 	OUT(c, "S 0:0(0)");
 	IN(c, "S. 0:0(0) ack 1000 win 65535 <mss 1460>");
 	OUT(c, "R 1000:1000(0)");
+	OUT(c, "S 0:0(0)");
 	STATE(c, SYN_SENT);
 	IN(c, "S. 0:0(0) ack 1 win 65535 <mss 1460>");
 	OUT(c, ". 1:1(0) ack 1");

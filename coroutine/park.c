@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "dps_sys.h"
 #include "coroutine/co_internal.h"
 
 void dps_co_wake(struct sched *s, struct dps_co *co, int result)
@@ -135,7 +136,7 @@ static void remote_post(struct dps_co *co, unsigned req)
 	    atomic_exchange_explicit(&s->kicked, 1, memory_order_acq_rel) == 0) {
 		uint64_t one = 1;
 		int saved_errno = errno;
-		ssize_t w = write(s->efd, &one, sizeof(one));
+		ssize_t w = dps_sys_write(s->efd, &one, sizeof(one));
 
 		(void)w; /* EAGAIN: the counter is saturated, the loop is woken anyway */
 		errno = saved_errno;

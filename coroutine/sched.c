@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dps_sys.h"
 #include "coroutine/co_internal.h"
 #include "coroutine/context.h"
 
@@ -94,23 +95,24 @@ static int idle_fds_open(struct sched *s)
 
 	if (s->epfd >= 0)
 		return 0;
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->epfd = dps_sys_epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		return -errno;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (s->efd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ev) < 0)
+	if (s->efd < 0 || dps_sys_epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ev) < 0)
 		goto err;
 	for (r = s->fds; r != NULL; r = r->next) {
 		struct epoll_event rev = { .events = r->events, .data.ptr = r };
 
-		epoll_ctl(s->epfd, EPOLL_CTL_ADD, r->fd, &rev); /* closed meanwhile: its loss */
+		dps_sys_epoll_ctl(s->epfd, EPOLL_CTL_ADD, r->fd,
+				  &rev); /* closed meanwhile: its loss */
 	}
 	return 0;
 err:
 	e = -errno;
 	if (s->efd >= 0)
-		close(s->efd);
-	close(s->epfd);
+		dps_sys_close(s->efd);
+	dps_sys_close(s->epfd);
 	s->efd = -1;
 	s->epfd = -1;
 	return e;
@@ -127,7 +129,7 @@ static void idle_dispatch(struct sched *s, const struct epoll_event *evs, int n)
 		if (r == NULL) { /* the eventfd: drain it, then allow new kicks */
 			uint64_t v;
 
-			while (read(s->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			while (dps_sys_read(s->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
 				s->stats.kicks++;
 			atomic_store(&s->kicked, 0);
 		} else if (!r->dead && r->cb != NULL) {
@@ -174,7 +176,7 @@ static void idle_sleep(struct sched *s, uint64_t now, uint64_t deadline)
 	}
 	n = -1;
 	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
-		n = epoll_pwait2(s->epfd, evs, 16, tsp, NULL);
+		n = dps_sys_epoll_pwait2(s->epfd, evs, 16, tsp);
 		if (n < 0 && errno == ENOSYS) /* kernel < 5.11 (or valgrind < 3.21) */
 			atomic_store_explicit(&no_pwait2, 1, memory_order_relaxed);
 	}
@@ -184,7 +186,7 @@ static void idle_sleep(struct sched *s, uint64_t now, uint64_t deadline)
 			     ? -1
 			     : (int)((ts.tv_sec * 1000000000 + ts.tv_nsec + 999999) / 1000000);
 
-		n = epoll_wait(s->epfd, evs, 16, ms);
+		n = dps_sys_epoll_wait(s->epfd, evs, 16, ms);
 	}
 	atomic_store(&s->sleeping, 0);
 	if (n > 0)
@@ -254,9 +256,9 @@ static void sched_destroy(void *arg)
 		free(r);
 	}
 	if (s->epfd >= 0)
-		close(s->epfd);
+		dps_sys_close(s->epfd);
 	if (s->efd >= 0)
-		close(s->efd);
+		dps_sys_close(s->efd);
 	dps_wheel_fini(&s->wheel);
 	if (dps_co_tls == s)
 		dps_co_tls = NULL;
@@ -271,8 +273,8 @@ static void sched_atfork_child(void)
 
 	if (s == NULL || s->epfd < 0)
 		return;
-	close(s->epfd);
-	close(s->efd);
+	dps_sys_close(s->epfd);
+	dps_sys_close(s->efd);
 	s->epfd = -1;
 	s->efd = -1;
 	atomic_store(&s->sleeping, 0);
@@ -438,7 +440,7 @@ int dps_sched_add_fd(int fd, uint32_t events, dps_fd_cb cb, void *arg)
 	ev.events = events;
 	ev.data.ptr = r;
 	e = 0;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (dps_sys_epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		e = -errno;
 		free(r);
 		goto out;
@@ -465,7 +467,8 @@ int dps_sched_del_fd(int fd)
 		return -ENOENT;
 	*pr = r->next;
 	if (s->epfd >= 0)
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL); /* EBADF if already closed: fine */
+		dps_sys_epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd,
+				  NULL); /* EBADF if already closed: fine */
 	errno = saved_errno;
 	if (s->in_dispatch) { /* the event batch being dispatched may still name it */
 		r->dead = true;

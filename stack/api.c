@@ -1,4 +1,5 @@
 /* api: the process's engine behind include/dpsock.h. */
+#include "dps_sys.h"
 #include "dpsock.h"
 #include "dpsock_coroutine.h"
 
@@ -75,7 +76,7 @@ static int dev_lock(const struct dps_conf *c, char *err, size_t errlen)
 				 "device '%s' is in use by process %s (lock %s; waited %llu ms, "
 				 "dev_wait_ms)",
 				 c->dev, who[0] ? who : "?", path, (unsigned long long)waited);
-			close(fd);
+			dps_sys_close(fd);
 			return -EBUSY;
 		}
 		if (waited == 0)
@@ -94,7 +95,7 @@ static int dev_lock(const struct dps_conf *c, char *err, size_t errlen)
 static void dev_unlock(void)
 {
 	if (dev_lock_fd >= 0) {
-		close(dev_lock_fd); /* releases the flock */
+		dps_sys_close(dev_lock_fd); /* releases the flock */
 		dev_lock_fd = -1;
 	}
 }
@@ -153,7 +154,7 @@ static void find_wait_fds(const uint64_t *before, unsigned nbefore)
 			continue;
 		if (before != NULL && fd < nbefore && (before[fd / 64] & (1ull << (fd % 64))))
 			continue;
-		if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 &&
+		if (dps_sys_getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 &&
 		    (dom == AF_PACKET || dom == 44 /* AF_XDP */))
 			wait_fds[n_wait_fds++] = (int)fd;
 	}

@@ -3,6 +3,7 @@
  * DPDK's rte_pcapng. Copies are buffered and written at each engine flush. Capturing costs a copy
  * and a write(2) per burst: it is for debugging, not for production load.
  */
+#include "dps_sys.h"
 #include "dps_stack.h"
 
 #include <errno.h>
@@ -58,7 +59,7 @@ int dps_capture_open(const char *path, int port_id, struct dps_capture **out, ch
 		if (c->pc != NULL)
 			rte_pcapng_close(c->pc);
 		else
-			close(fd);
+			dps_sys_close(fd);
 		rte_mempool_free(c->mp);
 		free(c);
 		return -ENOMEM;

@@ -5,6 +5,7 @@
  * Open order: find the port EAL probed for devargs -> configure one rx/tx queue pair -> set the MTU
  * -> start -> wait for link. The engine polls queue 0 of both directions.
  */
+#include "dps_sys.h"
 #include "dev.h"
 
 #include "dps_conf.h"
@@ -85,7 +86,7 @@ static void dpdk_close(struct dps_dev *dev)
 	struct dev_dpdk *d = (struct dev_dpdk *)dev;
 
 	if (d->xdp_link >= 0) /* detaches the program: the peer gets its TSO back */
-		close(d->xdp_link);
+		dps_sys_close(d->xdp_link);
 	rte_eth_dev_stop(d->port);
 	rte_eth_dev_close(d->port);
 	free(d);
@@ -111,13 +112,13 @@ static bool iface_is_veth(const char *iface)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr = { .ifr_data = (void *)&info };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+	int s = dps_sys_socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
 
 	if (s < 0)
 		return false;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
-	rc = ioctl(s, SIOCETHTOOL, &ifr);
-	close(s);
+	rc = dps_sys_ioctl(s, SIOCETHTOOL, &ifr);
+	dps_sys_close(s);
 	return rc == 0 && strcmp(info.driver, "veth") == 0;
 }
 
@@ -157,7 +158,7 @@ static int xdp_pass_attach(const char *iface)
 	a.link_create.flags = XDP_FLAGS_DRV_MODE;
 	link_fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 	rc = link_fd < 0 ? -errno : link_fd;
-	close(prog_fd); /* the link holds the program */
+	dps_sys_close(prog_fd); /* the link holds the program */
 	return rc;
 }
 

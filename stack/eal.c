@@ -6,6 +6,7 @@
  * what DPDK 22.11 accepts here: --no-huge needs --no-shconf (it refuses --in-memory), hugepages go
  * with --in-memory; every process gets its own --file-prefix.
  */
+#include "dps_sys.h"
 #include "dps_eal.h"
 
 #include "dps_conf.h"
@@ -261,13 +262,13 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 	have_cpus = pthread_getaffinity_np(pthread_self(), sizeof(cpus), &cpus) == 0;
 	pthread_sigmask(SIG_SETMASK, NULL, &mask);
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, NULL, &old_act[s]);
+		dps_sys_sigaction(s, NULL, &old_act[s]);
 
 	rc = rte_eal_init(argc, argv);
 
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &old_act[s], NULL);
+			dps_sys_sigaction(s, &old_act[s], NULL);
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	if (have_cpus)
 		pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);

@@ -17,6 +17,7 @@
  * The functions are pure (the secret and the time are arguments), so tests can run two "processes"
  * with chosen clocks; only dps_tcp_secret_load reads a file, once, at engine creation.
  */
+#include "dps_sys.h"
 #include "tcp.h"
 
 #include "dps_log.h"
@@ -114,8 +115,8 @@ int dps_tcp_secret_load(struct dps_tcp_secret *s)
 	int fd = open(BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
-		n = read(fd, id, sizeof(id));
-		close(fd);
+		n = dps_sys_read(fd, id, sizeof(id));
+		dps_sys_close(fd);
 	}
 	while (n > 0 && (id[n - 1] == '\n' || id[n - 1] == ' '))
 		n--;

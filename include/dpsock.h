@@ -74,7 +74,7 @@ int dps_counters(void (*fn)(const char *name, uint64_t value, void *arg), void *
 /*
  * TCP sockets of the process's engine: the calls of tcp_api.h (stack/) with the engine's clock and
  * sockaddr_in addresses. Handles are the engine's own small integers, not file descriptors (the
- * shim maps fds to them). Errors as documented in stack/tcp_api.h; -ENODEV when the engine is not
+ * shim maps fds to them). Errors as documented in stack/tcp/tcp_api.h; -ENODEV when the engine is not
  * running, -EAFNOSUPPORT for an address that is not AF_INET.
  */
 struct sockaddr_in;

@@ -114,7 +114,7 @@ void engine_conf(const char *key, const char *value);
  * and are marked done) and a new one starts later_ms later on the host clock, with the same
  * configuration. Connections opened afterwards belong to the new engine. */
 void engine_restart(uint64_t later_ms);
-/* The in-memory device offers these checksum offloads (DPS_DEV_* of stack/dev.h) from now on,
+/* The in-memory device offers these checksum offloads (DPS_DEV_* of stack/dev/dev.h) from now on,
  * and how many offloaded frames it took that kept / broke the driver contract. */
 void pkt_dev_csum(uint32_t csum);
 void pkt_dev_csum_stats(uint64_t *tx_ok, uint64_t *tx_bad);

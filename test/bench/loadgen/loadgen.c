@@ -35,7 +35,7 @@
  */
 #include "dpsock.h"
 #include "iot_msg.h"
-#include "hist.h" /* stack/hist.h */
+#include "hist.h" /* stack/obs/hist.h */
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * CUBIC (stack/tcp_cubic.c, RFC 9438) through its ops table, on connections built by hand: no
+ * CUBIC (stack/tcp/cc/tcp_cubic.c, RFC 9438) through its ops table, on connections built by hand: no
  * EAL, no device, time passed in as now_us. An ACK clock is simulated by run_round(): one round
  * trip acknowledges the window of the round's start in MSS-sized ACKs spread evenly over the RTT.
  * The expected curves are computed here in floating point from the RFC's formulas (an oracle

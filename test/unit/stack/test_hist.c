@@ -1,5 +1,5 @@
 /*
- * test_hist: the log-linear histogram (stack/hist.h): exact small values, bucket bounds that tile
+ * test_hist: the log-linear histogram (stack/obs/hist.h): exact small values, bucket bounds that tile
  * the whole 64-bit range, quantiles never below the truth and within 2^-sub above it, for the two
  * precisions in use (3: the engine's queueing delay, 6: the load generator).
  */

@@ -1,5 +1,5 @@
 /*
- * tcp_secret (stack/tcp_secret.c): SipHash-2-4 against its reference vectors, the secret derived
+ * tcp_secret (stack/tcp/tcp_secret.c): SipHash-2-4 against its reference vectors, the secret derived
  * from a boot id, and the three keyed numbers: for one 4-tuple the ISN grows with the host clock
  * (RFC 6528 §3: 1 per 4 us) whatever process computes it, different tuples get unrelated ISNs,
  * the TS offset depends on the address pair only (Linux's secure_tcp_ts_off), the port offset on

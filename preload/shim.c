@@ -120,11 +120,9 @@ static void shim_atexit(void)
 {
 	if (atomic_load(&shim.state) != ENGINE_RUNNING || getpid() != engine_pid)
 		return;
-	if (pthread_mutex_trylock(&shim.lock) == 0) { /* never wait on a thread that holds it */
-		shim_inside = true;
+	if (shim_trylock()) { /* never wait on a thread that holds it */
 		(void)dps_drain(200000000);
-		shim_inside = false;
-		pthread_mutex_unlock(&shim.lock);
+		shim_unlock();
 	}
 	dps_eal_forget_runtime_dir();
 }
@@ -363,27 +361,36 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
  * what was deferred. A fork glibc makes internally (daemon()) does not pass through the
  * interposer: there the deferred handlers run in fork_parent, inside glibc's atfork lock.
  */
-static __thread bool fork_locked; /* fork_prepare took the lock */
+/* Did fork_prepare take the lock? One bit per fork in progress on this thread, the innermost
+ * lowest: a fault handler may fork inside a fork's window. */
+static __thread unsigned fork_took;
+
+static bool fork_pop(void)
+{
+	bool took = fork_took & 1;
+
+	fork_took >>= 1;
+	return took;
+}
 
 static void fork_prepare(void)
 {
-	fork_locked = !shim_lock_owned;
-	if (fork_locked)
+	bool take = !shim_lock_owned;
+
+	fork_took = fork_took << 1 | take;
+	if (take)
 		shim_lock();
 }
 
 static void fork_parent(void)
 {
-	if (fork_locked) {
-		fork_locked = false;
+	if (fork_pop())
 		shim_unlock();
-	}
 }
 
 static void fork_child(void)
 {
-	if (fork_locked) {
-		fork_locked = false;
+	if (fork_pop()) {
 		pthread_mutex_init(&shim.lock, NULL);
 		shim_inside = false;
 		shim_lock_owned = false;

@@ -6,9 +6,9 @@
  *     to shim_unlock, with its siginfo, the handler's sa_mask and the signal blocked (unless
  *     SA_NODEFER), SA_RESETHAND honoured; standard signals coalesce, real-time ones queue;
  *   - faults of the thread itself run at once (returning would fault again), kill()ed ones wait;
- *   - fork is safe anywhere: from a fault handler under the lock, from a handler deferred out of
- *     fork's own window (between the atfork prepare and parent handlers), while another thread
- *     holds the lock (fork waits for it);
+ *   - fork is safe anywhere: from a fault handler under the lock, also inside another fork's
+ *     window (between the atfork prepare and parent handlers), from a handler deferred out of
+ *     that window, while another thread holds the lock (fork waits for it);
  *   - a sender thread queueing signals at a thread that takes and releases the lock in a loop:
  *     every one delivered exactly once, none inside a region.
  * A hang is the failure mode of the fork cases: alarm() ends the test (SIGALRM's default).
@@ -265,8 +265,14 @@ static void on_fork(int sig)
 static volatile sig_atomic_t raise_in_prepare;
 static volatile sig_atomic_t child_saw_blocked = -1;
 
+static volatile sig_atomic_t fault_in_prepare;
+
 static void late_prepare(void)
 {
+	if (fault_in_prepare) {
+		fault_in_prepare = 0;
+		*(volatile char *)fault_page = 3; /* on_segv forks, inside this fork's window */
+	}
 	if (raise_in_prepare) {
 		raise_in_prepare = 0;
 		raise(SIGUSR1);
@@ -429,6 +435,36 @@ static void test_stress(void)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+/* A fault handler forking inside another fork's window (the lock held by fork_prepare): the
+ * inner fork keeps the lock, the outer one still releases it. */
+static void test_fork_in_fork(void)
+{
+	pid_t p;
+	int st;
+
+	fault_page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(fault_page != MAP_FAILED);
+	install(SIGSEGV, on_segv, 0, 0);
+	reset_counts();
+	fault_fork_status = -2;
+	fault_in_prepare = 1;
+	alarm(30);
+	p = fork();
+	if (p == 0)
+		_exit(0);
+	CHECK(p > 0);
+	CHECK_EQ(waitpid(p, &st, 0), p);
+	CHECK_EQ(ran, 1);
+	CHECK_EQ(ran_inside, 1);
+	CHECK_EQ(fault_fork_status, 7);
+	CHECK(!shim_lock_owned);
+	shim_lock(); /* released: no wait for itself */
+	shim_unlock();
+	alarm(0);
+	munmap(fault_page, 4096);
+	signal(SIGSEGV, SIG_DFL);
+}
+
 int main(void)
 {
 	RUN(test_defer_basic);
@@ -437,6 +473,7 @@ int main(void)
 	RUN(test_signal_deferred);
 	RUN(test_fault_not_deferred);
 	RUN(test_fork_in_handler);
+	RUN(test_fork_in_fork);
 	RUN(test_fork_other_thread_holds);
 	RUN(test_stress);
 	DONE();

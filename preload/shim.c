@@ -361,6 +361,7 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
  * what was deferred. A fork glibc makes internally (daemon()) does not pass through the
  * interposer: there the deferred handlers run in fork_parent, inside glibc's atfork lock.
  */
+
 /* Did fork_prepare take the lock? One bit per fork in progress on this thread, the innermost
  * lowest: a fault handler may fork inside a fork's window. */
 static __thread unsigned fork_took;

@@ -5,6 +5,7 @@
  *   - a handler never runs while its thread holds the lock: a signal raised inside is deferred
  *     to shim_unlock, with its siginfo, the handler's sa_mask and the signal blocked (unless
  *     SA_NODEFER), SA_RESETHAND honoured; standard signals coalesce, real-time ones queue;
+ *   - a deferred handler still interrupts the thread's call blocked in the shim (EINTR/restart);
  *   - faults of the thread itself run at once (returning would fault again), kill()ed ones wait;
  *   - fork is safe anywhere: from a fault handler under the lock, also inside another fork's
  *     window (between the atfork prepare and parent handlers), from a handler deferred out of
@@ -465,12 +466,54 @@ static void test_fork_in_fork(void)
 	signal(SIGSEGV, SIG_DFL);
 }
 
+/* A handler deferred while the thread's call is blocked in the shim still interrupts it: EINTR
+ * without SA_RESTART, a restart with it. Another coroutine of the thread holds the lock while
+ * the signal lands (as the idle hook does), the main one is parked in shim_block. */
+static volatile sig_atomic_t ran_at_raise = -1;
+
+static void *raiser(void *arg)
+{
+	(void)arg;
+	shim_lock();
+	raise(SIGUSR1);
+	ran_at_raise = ran;
+	shim_unlock();
+	return NULL;
+}
+
+static void test_eintr_deferred(void)
+{
+	int p[2];
+	uint32_t ev = EPOLLIN;
+
+	CHECK_EQ(pipe(p), 0);
+	for (int restart = 0; restart < 2; restart++) {
+		int rc;
+
+		reset_counts();
+		install(SIGUSR1, on_info, restart ? SA_RESTART : 0, 0);
+		CHECK_EQ(dps_go(raiser, NULL, NULL, NULL), 0);
+		shim_lock();
+		rc = shim_block(NULL, 0, &p[0], &ev, 1, dps_now_ns() + 10000000000ull);
+		shim_unlock();
+		CHECK_EQ(rc, -EINTR); /* not -ETIMEDOUT: the deferred handler interrupted it */
+		CHECK_EQ(ran_at_raise, 0);
+		CHECK_EQ(ran, 1);
+		CHECK_EQ(ran_inside, 0);
+		CHECK_EQ(shim_signal_restarts(), restart);
+	}
+	close(p[0]);
+	close(p[1]);
+	signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void)
 {
 	RUN(test_defer_basic);
 	RUN(test_coalesce_and_queue);
 	RUN(test_resethand_nodefer);
 	RUN(test_signal_deferred);
+	RUN(test_eintr_deferred);
 	RUN(test_fault_not_deferred);
 	RUN(test_fork_in_handler);
 	RUN(test_fork_in_fork);

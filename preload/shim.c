@@ -169,11 +169,9 @@ static void shim_atexit(void)
 {
 	if (atomic_load(&shim.state) != ENGINE_RUNNING || getpid() != engine_pid)
 		return;
-	if (pthread_mutex_trylock(&shim.lock) == 0) { /* never wait on a thread that holds it */
-		shim_inside = true;
+	if (shim_trylock()) { /* never wait on a thread that holds it */
 		(void)dps_drain(200000000);
-		shim_inside = false;
-		pthread_mutex_unlock(&shim.lock);
+		shim_unlock();
 	}
 	dps_eal_forget_runtime_dir();
 }
@@ -400,23 +398,70 @@ int shim_block(struct shim_wait *w, int nw, const int *kfds, const uint32_t *kev
  * lock is taken around fork so that the child's copy of it is free, and the child marks the
  * engine as its parent's: its inherited dpsock sockets can be closed, locally, and nothing else.
  * A child forked before the engine started (nginx's master) starts its own when it needs one.
+ *
+ * fork is safe anywhere. Another thread holding the lock: fork_prepare waits for it. The forking
+ * thread holding it already (fork from a handler that ran at once for a fault, signal.c, or from
+ * code running under the lock) would wait for itself: it keeps it as it is, and the child's copy
+ * stays held by the child's thread until that region ends there, as in the parent.
+ *
+ * No program handler runs inside fork() either: fork is interposed and is a region of its own
+ * for signals (shim_sig_hold, no lock), so a signal landing anywhere in it is deferred to its
+ * return. Inside, the lock is held from fork_prepare to fork_parent, and glibc holds its atfork
+ * lock from the first prepare handler to the last parent handler (with several threads, as
+ * DPDK's make a program, also malloc's and stdio's locks): a handler forking or allocating there
+ * would wait for itself. The child, whose pending signals are empty (fork(2)), only unblocks
+ * what was deferred. A fork glibc makes internally (daemon()) does not pass through the
+ * interposer: there the deferred handlers run in fork_parent, inside glibc's atfork lock.
  */
+
+/* Did fork_prepare take the lock? One bit per fork in progress on this thread, the innermost
+ * lowest: a fault handler may fork inside a fork's window. */
+static __thread unsigned fork_took;
+
+static bool fork_pop(void)
+{
+	bool took = fork_took & 1;
+
+	fork_took >>= 1;
+	return took;
+}
+
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&shim.lock);
+	bool take = !shim_lock_owned;
+
+	fork_took = fork_took << 1 | take;
+	if (take)
+		shim_lock();
 }
 
 static void fork_parent(void)
 {
-	pthread_mutex_unlock(&shim.lock);
+	if (fork_pop())
+		shim_unlock();
 }
 
 static void fork_child(void)
 {
-	pthread_mutex_init(&shim.lock, NULL);
-	shim_inside = false;
+	if (fork_pop()) {
+		pthread_mutex_init(&shim.lock, NULL);
+		shim_inside = false;
+		shim_lock_owned = false;
+		shim_sig_allow();
+	}
 	if (atomic_load(&shim.state) == ENGINE_RUNNING)
 		atomic_store(&shim.state, ENGINE_FORKED);
+}
+
+DPS_EXPORT pid_t fork(void)
+{
+	pid_t pid;
+
+	dps_real_need();
+	shim_sig_hold();
+	pid = real_fork();
+	shim_sig_allow(); /* the deferred handlers run here, in the parent and in the child */
+	return pid;
 }
 
 __attribute__((constructor(102))) static void shim_init(void)

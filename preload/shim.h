@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -167,15 +168,64 @@ void shim_obj_put(void *obj);
 extern __thread bool shim_inside;
 /* The thread has used a dpsock socket: its waits on kernel-only sets keep the engine polled. */
 extern __thread bool shim_app_thread;
+
+/*
+ * The engine lock and the program's signal handlers (DESIGN.md §6, signal.c). A handler never
+ * runs while its thread holds the lock: shim_sig_depth counts the lock regions the thread is in
+ * (it is raised before the mutex is taken and lowered after it is released), and the trampoline
+ * defers the handler of a signal that lands inside one. shim_sig_deferred says one is waiting;
+ * the region's end (shim_sig_allow) lets it run. Both are only touched by their own thread and
+ * its signal handlers, which leave them as they found them, so a plain volatile suffices.
+ */
+extern __thread volatile sig_atomic_t shim_sig_depth;
+extern __thread volatile sig_atomic_t shim_sig_deferred;
+/* The thread owns shim.lock (set after the mutex is taken, cleared before it is released). */
+extern __thread bool shim_lock_owned;
+extern atomic_ulong shim_sig_deferrals; /* how many were deferred, ever (tests) */
+/* Run the deferred handlers (signal.c); from shim_sig_allow only. */
+void shim_sig_release(void);
+
+static inline void shim_sig_hold(void)
+{
+	shim_sig_depth = shim_sig_depth + 1;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+static inline void shim_sig_allow(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	shim_sig_depth = shim_sig_depth - 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	/* A signal landing between the decrement and this test runs at once (depth 0); the
+	 * deferred ones stay blocked until shim_sig_release unblocks them: none is lost and
+	 * none runs twice. */
+	if (shim_sig_depth == 0 && shim_sig_deferred)
+		shim_sig_release();
+}
 static inline void shim_lock(void)
 {
+	shim_sig_hold();
 	pthread_mutex_lock(&shim.lock);
+	shim_lock_owned = true;
 	shim_inside = true;
+}
+/* shim_lock without waiting: true if taken. */
+static inline bool shim_trylock(void)
+{
+	shim_sig_hold();
+	if (pthread_mutex_trylock(&shim.lock) != 0) {
+		shim_sig_allow();
+		return false;
+	}
+	shim_lock_owned = true;
+	shim_inside = true;
+	return true;
 }
 static inline void shim_unlock(void)
 {
 	shim_inside = false;
+	shim_lock_owned = false;
 	pthread_mutex_unlock(&shim.lock);
+	shim_sig_allow();
 }
 /* Load the configuration once (socket() of the first IPv4 TCP socket). Returns 0, or -EINVAL when
  * it is bad and fallback=kernel (a warning was printed); exits when fallback=error. */

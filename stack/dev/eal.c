@@ -2,7 +2,8 @@
  * eal: DPDK EAL start-up from the configuration.
  *
  * Order: check the device (clear message before DPDK's own) -> build argv -> save the thread's CPU
- * affinity, signal mask and dispositions -> rte_eal_init -> restore them. ../shared/testbed.md notes
+ * affinity, signal mask and dispositions -> block asynchronous signals (DPDK's threads inherit the
+ * mask) -> rte_eal_init -> restore them. ../shared/testbed.md notes
  * what DPDK 22.11 accepts here: --no-huge needs --no-shconf (it refuses --in-memory), hugepages go
  * with --in-memory; every process gets its own --file-prefix.
  */
@@ -230,6 +231,18 @@ int dps_eal_check_dev(const char *dev, char *err, size_t errlen)
 
 static int eal_result = 1; /* 1: not started yet */
 
+/* Every signal but the synchronous faults. */
+static sigset_t async_signals(void)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
+	sigset_t s;
+
+	sigfillset(&s);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&s, faults[i]);
+	return s;
+}
+
 static void remove_stale_dirs(void);
 
 int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
@@ -263,6 +276,13 @@ int dps_eal_start(const struct dps_conf *c, char *err, size_t errlen)
 	pthread_sigmask(SIG_SETMASK, NULL, &mask);
 	for (int s = 1; s < NSIG; s++)
 		dps_sys_sigaction(s, NULL, &old_act[s]);
+	/* The threads DPDK starts (interrupts, multi-process, telemetry) inherit this mask: with
+	 * every asynchronous signal blocked there, the program's handlers run on its own threads
+	 * only (a postmaster's SIGCHLD handler is not written for a second thread). Faults stay
+	 * open: a blocked one kills (and DPDK catches SIGBUS while probing hugepages). */
+	sigset_t all = async_signals();
+
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	rc = rte_eal_init(argc, argv);
 

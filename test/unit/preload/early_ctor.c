@@ -17,6 +17,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -70,6 +71,19 @@ static void ebadf_or_fault(const char *name, long rc)
 	if (early_failures++ == 0)
 		snprintf(early_first_failure, sizeof(early_first_failure), "%s: rc %ld errno %d",
 			 name, rc, errno);
+}
+
+/* fork, and reap the child (which exits at once): its pid, or -1. */
+static long early_fork(void)
+{
+	int st;
+	pid_t p = fork();
+
+	if (p == 0)
+		_exit(0);
+	if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return p;
 }
 
 __attribute__((constructor)) static void early(void)
@@ -128,6 +142,7 @@ __attribute__((constructor)) static void early(void)
 	ok("sigaction", sigaction(SIGUSR2, NULL, &sa));
 	ok("signal", signal(SIGUSR2, SIG_DFL) == SIG_ERR ? -1 : 0);
 	ok("close_range", close_range(~0u - 1, ~0u, 0));
+	ok("fork", early_fork());
 	closefrom(1 << 20);
 	early_calls++;
 	ok("setuid", setuid(getuid()));

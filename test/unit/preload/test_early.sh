@@ -3,7 +3,8 @@
 # the shim's (issue 13, item 1: libcap-ng's read() killed sshd, postgres and setpriv before main).
 #   1. early_ctor.c calls every interposed name of MAP (checked here, so a new interposer cannot
 #      be left out), and PROG (linked with it) passes without the shim and with it;
-#   2. setpriv (util-linux, links libcap-ng) runs under the shim.
+#   2. setpriv (util-linux, links libcap-ng) runs under the shim, and so do postgres --version and
+#      sshd -t where they are installed (both link libcap-ng; each must not die by a signal).
 set -euo pipefail
 SHIM=${1:?usage: $0 SHIM PROG SRC MAP}
 PROG=${2:?} SRC=${3:?} MAP=${4:?}
@@ -22,3 +23,17 @@ if command -v setpriv >/dev/null; then
 	LD_PRELOAD=$preload setpriv --reuid=nobody true || { echo "FAIL: setpriv under the shim: $?"; exit 1; }
 	echo "ok: setpriv --reuid=nobody true under the shim"
 fi
+# run_alive NAME CMD...: CMD under the shim must not be killed by a signal (its own status is not
+# ours to judge: sshd -t without host keys fails, and says so).
+run_alive() {
+	local name=$1 rc=0
+	shift
+	LD_PRELOAD=$preload "$@" >/dev/null 2>&1 || rc=$?
+	[ $rc -lt 128 ] || { echo "FAIL: $name under the shim died with status $rc"; exit 1; }
+	echo "ok: $name under the shim (status $rc)"
+}
+for pg in /usr/lib/postgresql/*/bin/postgres; do
+	[ -x "$pg" ] && run_alive "postgres --version" "$pg" --version
+done
+[ -x /usr/sbin/sshd ] && run_alive "sshd -t" /usr/sbin/sshd -t -f /dev/null
+exit 0

@@ -39,7 +39,7 @@ struct later {
 };
 
 static struct {
-	struct rte_mempool *peer_pool;
+	struct rte_mempool *peer_pool, *shim_pool;
 	struct dps_dev *peer_dev, *shim_dev;
 	struct dps_engine *peer;
 	struct dps_conf peer_conf;
@@ -88,6 +88,7 @@ int __wrap_dps_init_env(char **envp, char *err, size_t errlen)
 	rc = dps_engine_create(&c, F.shim_dev, mp, dps_now_ns(), &e, err, errlen);
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(dps_api_adopt_engine(e, mp, &c), 0);
+	F.shim_pool = mp;
 	return 0;
 }
 
@@ -98,15 +99,31 @@ unsigned fix_engine_starts(void)
 
 /* ---- the wire ---- */
 
-static unsigned move(struct dps_dev *from, struct dps_dev *to)
+/* Frames sent on from arrive on to, each copied into one buffer of to's pool, as a NIC receives
+ * them (the engine sends chains, and the priority rules look at the first buffer only). */
+static unsigned move(struct dps_dev *from, struct dps_dev *to, struct rte_mempool *to_pool)
 {
-	struct rte_mbuf *m[64];
+	struct rte_mbuf *m[64], *c[64];
 	unsigned n, k, total = 0;
 
 	while ((n = dps_dev_mem_collect(from, m, 64)) > 0) {
-		k = dps_dev_mem_inject(to, m, n);
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t len = rte_pktmbuf_pkt_len(m[i]);
+			const void *src;
+			void *dst;
+
+			c[i] = rte_pktmbuf_alloc(to_pool);
+			CHECK(c[i] != NULL);
+			CHECK(len <= rte_pktmbuf_tailroom(c[i]));
+			dst = rte_pktmbuf_append(c[i], (uint16_t)len);
+			src = rte_pktmbuf_read(m[i], 0, len, dst); /* copies only a chain */
+			if (src != dst)
+				memcpy(dst, src, len);
+			rte_pktmbuf_free(m[i]);
+		}
+		k = dps_dev_mem_inject(to, c, n);
 		for (unsigned i = k; i < n; i++)
-			rte_pktmbuf_free(m[i]); /* lost on the wire (a full ring) */
+			rte_pktmbuf_free(c[i]); /* lost on the wire (a full ring) */
 		total += n;
 	}
 	return total;
@@ -119,10 +136,10 @@ static unsigned pump(void)
 
 	if (F.shim_dev == NULL)
 		return 0;
-	n = move(F.shim_dev, F.peer_dev);
+	n = move(F.shim_dev, F.peer_dev, F.peer_pool);
 	while (dps_engine_poll(F.peer, dps_now_ns()) > 0) /* bursts, timers, the tx flush */
 		;
-	return n + move(F.peer_dev, F.shim_dev);
+	return n + move(F.peer_dev, F.shim_dev, F.shim_pool);
 }
 
 void settle(void)

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -376,6 +377,43 @@ static void fd_ebadf_after_close(void)
 	CHECK_EQ(close(s), 0);
 }
 
+/* accept4's flags go to the new number (O_NONBLOCK in its psock, FD_CLOEXEC in the kernel);
+ * FIONBIO is O_NONBLOCK by another name; FIONREAD counts unread bytes, EINVAL on a listener. */
+static void fd_accept4_flags_and_ioctl(void)
+{
+	uint16_t port = next_port();
+	int l = shim_listener(port), h = peer_connect(port), fd, on = 1, n = -1;
+
+	settle();
+	fd = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	CHECK(fd_psock(fd) != NULL);
+	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	CHECK(real_fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	CHECK(!(fcntl(l, F_GETFL) & O_NONBLOCK)); /* the listener keeps its own */
+	CHECK_EQ(accept4(l, NULL, NULL, SOCK_NONBLOCK | O_APPEND), -1);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(ioctl(fd, FIONREAD, &n), 0);
+	CHECK_EQ(n, 0);
+	peer_send_str(h, "12345");
+	settle();
+	CHECK_EQ(ioctl(fd, FIONREAD, &n), 0);
+	CHECK_EQ(n, 5);
+	CHECK_EQ(ioctl(l, FIONREAD, &n), -1);
+	CHECK_EQ(errno, EINVAL);
+	on = 0;
+	CHECK_EQ(ioctl(fd, FIONBIO, &on), 0);
+	CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+	on = 1;
+	CHECK_EQ(ioctl(l, FIONBIO, &on), 0);
+	CHECK(fcntl(l, F_GETFL) & O_NONBLOCK);
+	CHECK_EQ(accept(l, NULL, NULL), -1); /* empty queue, nonblocking now */
+	CHECK_EQ(errno, EAGAIN);
+	CHECK_EQ(close(fd), 0);
+	CHECK_EQ(close(l), 0);
+	peer_close(h);
+	settle();
+}
+
 /* DESIGN.md §3: a connect to loopback goes to the kernel under the same number. */
 static void fd_connect_loopback_is_kernel(void)
 {
@@ -414,6 +452,7 @@ int main(void)
 	RUN(fd_close_range_keeps_placeholder);
 	RUN(fd_placeholder_protected);
 	RUN(fd_ebadf_after_close);
+	RUN(fd_accept4_flags_and_ioctl);
 	RUN(fd_connect_loopback_is_kernel);
 	fix_stop();
 	DONE();

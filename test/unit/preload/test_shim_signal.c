@@ -112,15 +112,22 @@ static void signal_read_with_timeout_not_restarted(void)
 	settle();
 }
 
-static void connect_later(void *arg)
+struct connect_arg {
+	uint16_t port;
+	int h;
+};
+
+static void connect_now(void *arg)
 {
-	*(int *)arg = peer_connect((uint16_t)(*(int *)arg));
+	struct connect_arg *c = arg;
+
+	c->h = peer_connect(c->port);
 }
 
 static void signal_accept_eintr_and_restart(void)
 {
-	uint16_t port = next_port();
-	int l = shim_listener(port), fd, h = port;
+	struct connect_arg c = { next_port(), -1 };
+	int l = shim_listener(c.port), fd;
 	struct kick *k = kick_signal(30, SIGUSR1);
 
 	hits_intr = hits_restart = 0;
@@ -129,14 +136,14 @@ static void signal_accept_eintr_and_restart(void)
 	CHECK_EQ(hits_intr, 1);
 	kick_join(k);
 	k = kick_signal(30, SIGUSR2);
-	later(150, connect_later, &h);
+	later(150, connect_now, &c);
 	fd = accept(l, NULL, NULL);
 	CHECK(fd >= 0 && fd_psock(fd) != NULL);
 	CHECK_EQ(hits_restart, 1);
 	kick_join(k);
 	CHECK_EQ(close(fd), 0);
 	CHECK_EQ(close(l), 0);
-	peer_close(h);
+	peer_close(c.h);
 	settle();
 }
 

@@ -106,6 +106,53 @@ static void epoll_edge_triggered(void)
 	settle();
 }
 
+struct drain_arg {
+	int h;
+	long got;
+};
+
+static void peer_drain(void *arg)
+{
+	struct drain_arg *d = arg;
+	static char buf[65536];
+	long n;
+
+	while ((n = peer_recv(d->h, buf, sizeof(buf))) > 0)
+		d->got += n;
+}
+
+/* Edge-triggered EPOLLOUT: a full send buffer ends it; room made by the peer's reading is a new
+ * edge, which also wakes a blocked epoll_wait (nginx's way of writing). */
+static void epoll_edge_triggered_out_after_full_buffer(void)
+{
+	static char chunk[65536];
+	struct epoll_event ev[4];
+	struct drain_arg d = { 0, 0 };
+	int ph, fd = shim_conn(&ph), ep = epoll_create1(0);
+	long queued = 0, n;
+
+	d.h = ph;
+	add(ep, fd, EPOLLOUT | EPOLLET, 81);
+	CHECK_EQ(ready(ep, ev, 4), 1);
+	CHECK_EQ(ev[0].events, EPOLLOUT);
+	for (int round = 0; round < 4; round++) { /* our buffer, then the peer's window */
+		while ((n = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT)) > 0)
+			queued += n;
+		CHECK_EQ(errno, EAGAIN);
+		settle();
+	}
+	CHECK_EQ(ready(ep, ev, 4), 0);
+	later(30, peer_drain, &d);
+	CHECK_EQ(epoll_wait(ep, ev, 4, 5000), 1);
+	CHECK_EQ(ev[0].events, EPOLLOUT);
+	CHECK_EQ(ev[0].data.u64, 81);
+	CHECK(d.got > 0 && d.got <= queued);
+	CHECK_EQ(close(ep), 0);
+	CHECK_EQ(close(fd), 0);
+	peer_abort(ph);
+	settle();
+}
+
 static void epoll_oneshot_rearm_with_mod(void)
 {
 	struct epoll_event ev[4], mod = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 32 };
@@ -473,6 +520,7 @@ int main(void)
 	fix_start("test_shim_epoll");
 	RUN(epoll_level_triggered);
 	RUN(epoll_edge_triggered);
+	RUN(epoll_edge_triggered_out_after_full_buffer);
 	RUN(epoll_oneshot_rearm_with_mod);
 	RUN(epoll_rdhup_hup_err_as_linux);
 	RUN(epoll_ready_order_high_first);

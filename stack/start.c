@@ -200,3 +200,23 @@ void dps_exit(void)
 	dev_unlock();
 	dps_conf_free(&conf);
 }
+
+/*
+ * For the shim's unit tests only (test/unit/preload/shim_fix.c): make e, built elsewhere with
+ * packets from mp and the configuration *c, the process's engine, as dps_init_env does once it
+ * has opened a device; e, mp and *c's allocations are owned here from then on (dps_exit frees
+ * them). The tests build e over the in-memory device: no EAL device, no root. Hidden, and not in
+ * libdpsock.map: libdpsock.so never exports it. Errors: -EALREADY (an engine runs).
+ */
+__attribute__((visibility("hidden"))) int
+dps_api_adopt_engine(struct dps_engine *e, struct rte_mempool *mp, struct dps_conf *c);
+__attribute__((visibility("hidden"))) int
+dps_api_adopt_engine(struct dps_engine *e, struct rte_mempool *mp, struct dps_conf *c)
+{
+	if (engine != NULL)
+		return -EALREADY;
+	engine = e;
+	pool = mp;
+	conf = *c;
+	return 0;
+}

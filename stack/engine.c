@@ -11,6 +11,7 @@
 
 #include "tcp.h"
 
+#include "capture.h"
 #include "dev.h"
 #include "dps_log.h"
 
@@ -110,39 +111,29 @@ uint64_t dps_engine_counter_value(const struct dps_engine *e, unsigned i)
 	return e->tcp->by_state[i - 1];
 }
 
-static uint32_t prefix_mask(uint8_t len)
-{
-	return rte_cpu_to_be_32(len == 0 ? 0 : ~0u << (32 - len));
-}
-
 int dps_engine_is_local(const struct dps_engine *e, uint32_t addr)
 {
-	for (unsigned i = 0; i < e->nets.n; i++)
-		if (dps_net_has(&e->nets.net[i], addr))
-			return 1;
-	return 0;
+	return dps_netif_is_local(&e->nif, addr);
 }
 
 int dps_engine_is_onlink(const struct dps_engine *e, uint32_t addr)
 {
-	for (unsigned i = 0; i < e->nets.n; i++)
-		if (((addr ^ e->nets.net[i].addr) & prefix_mask(e->nets.net[i].len)) == 0)
-			return 1;
-	return 0;
+	return dps_netif_is_onlink(&e->nif, addr);
 }
 
 int dps_engine_is_bcast(const struct dps_engine *e, uint32_t addr)
 {
-	if (addr == 0xffffffffu)
-		return 1;
-	for (unsigned i = 0; i < e->nets.n; i++) {
-		uint32_t mask = prefix_mask(e->nets.net[i].len);
-		/* A /31 or /32 has no directed broadcast (RFC 3021). */
-		if (e->nets.net[i].len <= 30 && ((addr ^ e->nets.net[i].addr) & mask) == 0 &&
-		    (addr | mask) == 0xffffffffu)
-			return 1;
-	}
-	return 0;
+	return dps_netif_is_bcast(&e->nif, addr);
+}
+
+int dps_arp_lookup(struct dps_engine *e, uint32_t ip, struct rte_ether_addr *mac)
+{
+	return dps_arp_find(e->nif.arp, ip, mac);
+}
+
+unsigned dps_arp_count(const struct dps_engine *e)
+{
+	return dps_arp_in_use(e->nif.arp);
 }
 
 void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why)
@@ -150,6 +141,28 @@ void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why
 	e->drop[why]++;
 	rte_pktmbuf_free(m);
 }
+
+/* The interface's calls up (net/net.h): into the transmit batch, and into TCP. */
+static struct dps_engine *engine_of(struct dps_netif *n)
+{
+	return container_of(n, struct dps_engine, nif);
+}
+
+static void nif_xmit(struct dps_netif *n, struct rte_mbuf *m)
+{
+	dps_engine_xmit(engine_of(n), m);
+}
+
+static void nif_tcp_input(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+			  uint64_t now)
+{
+	dps_tcp_input(engine_of(n), m, ip, now);
+}
+
+static const struct dps_netif_ops nif_ops = {
+	.xmit = nif_xmit,
+	.tcp_input = nif_tcp_input,
+};
 
 int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_mempool *pool,
 		      uint64_t now, struct dps_engine **out, char *err, size_t errlen)
@@ -192,13 +205,24 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	e->nets = c->ip;
 	e->gateway = c->gateway;
 	e->mtu = (uint16_t)c->mtu;
+	e->nif = (struct dps_netif){
+		.ops = &nif_ops,
+		.dev = dev,
+		.pool = pool,
+		.mac = dev->mac,
+		.nets = c->ip,
+		.gateway = c->gateway,
+		.mtu = (uint16_t)c->mtu,
+		.ctr = e->ctr,
+		.drop = e->drop,
+	};
 	if (e->gateway != 0 && !dps_engine_is_onlink(e, e->gateway)) {
 		dps_errf(err, errlen, "gateway %s is not inside any subnet of ip",
 			 dps_ip_str(e->gateway, a, sizeof(a)));
 		rc = -EINVAL;
 		goto err;
 	}
-	rc = dps_arp_create(e, c, &e->arp);
+	rc = dps_arp_create(&e->nif, c, &e->nif.arp);
 	if (rc < 0) {
 		dps_errf(err, errlen, "cannot create the ARP cache: %s", strerror(-rc));
 		goto err;
@@ -232,7 +256,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	for (unsigned i = 0, sent = 0; i < e->nets.n; i++)
 		for (uint32_t k = 0; k < e->nets.net[i].count && sent < DPS_ANNOUNCE_MAX;
 		     k++, sent++)
-			dps_arp_announce(e, htonl(ntohl(e->nets.net[i].addr) + k));
+			dps_arp_announce(&e->nif, htonl(ntohl(e->nets.net[i].addr) + k));
 	dps_engine_flush(e);
 	*out = e;
 	return 0;
@@ -241,7 +265,7 @@ err:
 	rte_free(e->delay[1]);
 	rte_free(e->prio);
 	dps_capture_close(e->cap);
-	dps_arp_destroy(e->arp);
+	dps_arp_destroy(e->nif.arp);
 	rte_free(e);
 	return rc;
 }
@@ -255,7 +279,7 @@ void dps_engine_destroy(struct dps_engine *e)
 	for (unsigned i = 0; i < e->tx_n; i++)
 		rte_pktmbuf_free(e->tx[i]);
 	dps_capture_close(e->cap);
-	dps_arp_destroy(e->arp);
+	dps_arp_destroy(e->nif.arp);
 	dps_dev_close(e->dev);
 	rte_free(e->delay[0]);
 	rte_free(e->delay[1]);
@@ -352,7 +376,7 @@ void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 		dps_engine_drop(e, m, DPS_DROP_rx_segmented);
 		return;
 	}
-	dps_eth_input(e, m, now);
+	dps_eth_input(&e->nif, m, now);
 }
 
 void dps_engine_timers(struct dps_engine *e, uint64_t now)
@@ -365,7 +389,7 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now)
 	if (now < e->next_timer_ns)
 		return;
 	e->next_timer_ns = now + DPS_TIMER_NS;
-	dps_arp_timer(e, now);
+	dps_arp_timer(&e->nif, now);
 }
 
 /*

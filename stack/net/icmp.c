@@ -1,5 +1,5 @@
 /* icmp: echo reply (RFC 792; RFC 1122 §3.2.2.6). Other types are counted and dropped for now. */
-#include "dps_stack.h"
+#include "net.h"
 #include "wire.h"
 
 #include <rte_mbuf.h>
@@ -7,7 +7,7 @@
 /* RFC 1122 §3.2.1.7 leaves the TTL to the host; 64 is what Linux uses. */
 #define DPS_IP_TTL 64
 
-void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+void dps_icmp_input(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
 		    uint64_t now)
 {
 	struct dps_icmp_view v;
@@ -22,13 +22,13 @@ void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_i
 	if (d == DPS_DROP_NONE && v.type != RTE_IP_ICMP_ECHO_REQUEST)
 		d = DPS_DROP_icmp_type;
 	/* Linux ignores broadcast echo by default (net.ipv4.icmp_echo_ignore_broadcasts=1). */
-	if (d == DPS_DROP_NONE && !dps_engine_is_local(e, dst))
+	if (d == DPS_DROP_NONE && !dps_netif_is_local(n, dst))
 		d = DPS_DROP_icmp_bcast;
 	if (d != DPS_DROP_NONE) {
-		dps_engine_drop(e, m, d);
+		dps_netif_drop(n, m, d);
 		return;
 	}
-	e->ctr[DPS_CTR_icmp_echo_rx]++;
+	n->ctr[DPS_CTR_icmp_echo_rx]++;
 
 	/* Reply in the same buffer: the data comes back unchanged behind a fresh 20-byte header
 	 * (request options are not echoed). */
@@ -50,6 +50,6 @@ void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_i
 		.src_addr = dst,
 		.dst_addr = src,
 	};
-	e->ctr[DPS_CTR_icmp_echo_tx]++;
-	dps_ipv4_output(e, m, now);
+	n->ctr[DPS_CTR_icmp_echo_tx]++;
+	dps_ipv4_output(n, m, now);
 }

@@ -17,7 +17,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dps_stack.h"
+#include "dps_counters.h"
 
 struct dps_eth_view {
 	const struct rte_ether_hdr *h;

@@ -875,7 +875,7 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 	csum_ok = csum == RTE_MBUF_F_RX_L4_CKSUM_GOOD || csum == RTE_MBUF_F_RX_L4_CKSUM_NONE;
 	/* A local kernel peer's segment with its checksum left to offload (docs/tcp.md,
 	 * "Checksums"): trusted as that kernel trusts it, where the device allows it. */
-	partial = !csum_ok && (e->dev->csum & DPS_DEV_RX_TCP_PARTIAL) &&
+	partial = !csum_ok && (dps_netif_csum(&e->nif) & DPS_DEV_RX_TCP_PARTIAL) &&
 		  dps_tcp_csum_is_partial(tcp, ip->total - ip->hlen, ip->src, ip->dst);
 	d = dps_tcp_parse_csum(tcp, ip->total - ip->hlen, ip->src, ip->dst, csum_ok || partial, &s);
 	if (d != DPS_DROP_NONE) {

@@ -53,7 +53,7 @@ uint16_t dps_tcp_cksum_chain(const struct rte_mbuf *m, uint32_t len)
  */
 static bool csum_offload_ok(const struct dps_engine *e, const struct rte_mbuf *m)
 {
-	if (!(e->dev->csum & DPS_DEV_TX_TCP_CSUM))
+	if (!(dps_netif_csum(&e->nif) & DPS_DEV_TX_TCP_CSUM))
 		return false;
 	for (; m->next != NULL; m = m->next)
 		if (m->data_len & 1)
@@ -288,7 +288,7 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 	/* DESIGN.md §8: the frames of a high connection go ahead in the transmit batch. */
 	e->tx_flow = t;
 	e->tx_high = dps_tcp_is_high(t);
-	dps_ipv4_output(e, m, now_ns(t));
+	dps_ipv4_output(&e->nif, m, now_ns(t));
 	e->tx_flow = NULL;
 	e->tx_high = false;
 	return 0;
@@ -354,7 +354,7 @@ void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
 	};
 	e->ctr[DPS_CTR_tcp_tx_segs]++;
 	e->ctr[DPS_CTR_tcp_rst_tx]++;
-	dps_ipv4_output(e, m, e->tcp->now_ms * 1000000ull);
+	dps_ipv4_output(&e->nif, m, e->tcp->now_ms * 1000000ull);
 }
 
 /* End of the application's data in sequence space (the FIN, when queued, sits there). */

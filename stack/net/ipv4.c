@@ -1,6 +1,7 @@
 /*
- * ipv4: input (validate, accept our addresses and broadcast, dispatch by protocol) and output
- * (checksum, route to an on-link host or the gateway, hand to ARP).
+ * ipv4: input (validate, accept our addresses and broadcast, dispatch by protocol) and the one
+ * output (header from the transport's addresses, checksum, route to an on-link host or the
+ * gateway, hand to ARP).
  */
 #include "net.h"
 #include "wire.h"
@@ -8,6 +9,9 @@
 #include "dev.h"
 
 #include <rte_mbuf.h>
+
+/* RFC 1122 §3.2.1.7 leaves the TTL to the host; 64 is what Linux uses. */
+#define DPS_IP_TTL 64
 
 static uint32_t prefix_mask(uint8_t len)
 {
@@ -115,20 +119,35 @@ void dps_ipv4_input(struct dps_netif *n, struct rte_mbuf *m, uint64_t now)
 	}
 }
 
-void dps_ipv4_output(struct dps_netif *n, struct rte_mbuf *m, uint64_t now)
+void dps_ipv4_output(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_out *o,
+		     uint64_t now)
 {
-	struct rte_ipv4_hdr *h = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*h));
 	uint32_t nexthop;
 
-	h->hdr_checksum = 0;
-	m->l3_len = rte_ipv4_hdr_len(h);
-	/* With offload the device fills it in (field 0, as DPDK asks). */
+	if (h == NULL) { /* no headroom: only a bug in a layer above can cause this */
+		dps_netif_drop(n, m, DPS_DROP_nombuf);
+		return;
+	}
+	*h = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.type_of_service = o->tos,
+		.total_length = rte_cpu_to_be_16((uint16_t)rte_pktmbuf_pkt_len(m)),
+		.packet_id = 0,
+		.fragment_offset = o->df ? RTE_BE16(RTE_IPV4_HDR_DF_FLAG) : 0,
+		.time_to_live = DPS_IP_TTL,
+		.next_proto_id = o->proto,
+		.src_addr = o->src,
+		.dst_addr = o->dst,
+	};
+	m->l3_len = sizeof(*h);
+	/* With offload the device fills the checksum in (field 0, as DPDK asks). */
 	if (dps_netif_csum(n) & DPS_DEV_TX_IP_CSUM)
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	else
 		h->hdr_checksum = rte_ipv4_cksum(h);
-	if (dps_netif_is_onlink(n, h->dst_addr) || dps_netif_is_bcast(n, h->dst_addr))
-		nexthop = h->dst_addr;
+	if (dps_netif_is_onlink(n, o->dst) || dps_netif_is_bcast(n, o->dst))
+		nexthop = o->dst;
 	else if (n->gateway != 0)
 		nexthop = n->gateway;
 	else {

@@ -88,8 +88,24 @@ int dps_arp_find(const struct dps_arp *a, uint32_t ip, struct rte_ether_addr *ma
 unsigned dps_arp_in_use(const struct dps_arp *a);
 
 void dps_ipv4_input(struct dps_netif *n, struct rte_mbuf *m, uint64_t now);
-/* Route and send m, which starts at a complete IPv4 header (checksum filled in here). */
-void dps_ipv4_output(struct dps_netif *n, struct rte_mbuf *m, uint64_t now);
+
+/* What a transport (TCP, ICMP) says of the IPv4 packet it hands down; the rest is this layer's. */
+struct dps_ipv4_out {
+	uint32_t src, dst; /* network order */
+	uint8_t proto; /* IPPROTO_* */
+	uint8_t tos;
+	bool df; /* don't fragment (RFC 1191 path MTU discovery: TCP sets it) */
+};
+
+/*
+ * The one IPv4 output (lwIP's ip_output_if): prepend the header o describes to m, which starts at
+ * the transport header and holds the whole payload, fill in its checksum or leave it to the device
+ * (l3_len and ol_flags for offload; a transport that offloads its own sum sets its flags and
+ * l4_len first), route (on-link, broadcast or the gateway) and hand it to ARP. Takes ownership;
+ * failures are counted drops (nombuf without headroom, no_route).
+ */
+void dps_ipv4_output(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_out *o,
+		     uint64_t now);
 
 /* m starts at the validated IPv4 header ip (trimmed to its total length); the payload is ICMP. */
 void dps_icmp_input(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_view *ip,

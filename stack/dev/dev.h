@@ -30,6 +30,10 @@ struct dps_dev_ops {
 	/* Optional: push out frames the driver may still hold from earlier bursts (NULL: none). */
 	void (*kick)(struct dps_dev *dev);
 	void (*close)(struct dps_dev *dev);
+	/* Optional: the kernel fds that poll readable when frames wait to be received (an idle
+	 * process sleeps on them: DESIGN.md §4), at most max into fds. Returns the count (NULL:
+	 * none, the engine polls). */
+	int (*wait_fds)(struct dps_dev *dev, int *fds, int max);
 };
 
 /* Checksum offloads a device has enabled (dps_dev.csum): DPS_DEV_TX_* frames may leave with
@@ -126,6 +130,17 @@ static inline void dps_dev_close(struct dps_dev *dev)
 {
 	if (dev != NULL)
 		dev->ops->close(dev);
+}
+
+/* As many wait fds as the engine asks a device for (dps_wait_fds: the shim passes as many). */
+#define DPS_DEV_MAX_WAIT_FDS 8
+
+/* dev's wait fds (its wait_fds operation), at most max: the count, 0 when it has none. */
+static inline int dps_dev_wait_fds(struct dps_dev *dev, int *fds, int max)
+{
+	if (dev->ops->wait_fds == NULL || max <= 0)
+		return 0;
+	return dev->ops->wait_fds(dev, fds, max);
 }
 
 #endif

@@ -12,6 +12,7 @@
 #include "dps_eal.h"
 #include "dps_log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include <linux/bpf.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/sockios.h>
 
 #include <rte_common.h>
@@ -92,11 +94,59 @@ static void dpdk_close(struct dps_dev *dev)
 	free(d);
 }
 
+/*
+ * The wait fds (dev.h): the kernel sockets of the af_packet and af_xdp PMDs (one per queue), which
+ * poll readable when frames wait in their rx ring. DPDK has no call that names them; its one wait
+ * fd, rte_eth_dev_rx_intr_ctl_q_get_fd, needs rx interrupts configured (intr_conf.rxq) and armed
+ * before each sleep (rte_eth_dev_rx_intr_enable), which port_setup does not do: memif's eventfds
+ * and a NIC's interrupts stay unused, and those devices are polled. So ask the kernel: the open
+ * fds that are packet sockets bound to our interface (getsockname's sll_ifindex; any packet
+ * socket when that cannot be read), or XDP sockets (AF_XDP has no getsockname). Raw syscalls, as
+ * below the shim (getsockname is interposed). Returns the count, at most max.
+ */
+static int dpdk_wait_fds(struct dps_dev *dev, int *fds, int max)
+{
+	unsigned ifindex = dev->iface[0] != '\0' ? if_nametoindex(dev->iface) : 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		struct sockaddr_ll sll;
+		socklen_t len;
+		int dom = 0, fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (fd == dirfd(d))
+			continue;
+		len = sizeof(dom);
+		if (dps_sys_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0)
+			continue;
+		if (dom == AF_PACKET) {
+			len = sizeof(sll);
+			if (ifindex != 0 &&
+			    syscall(SYS_getsockname, fd, (struct sockaddr *)&sll, &len) == 0 &&
+			    (unsigned)sll.sll_ifindex != ifindex)
+				continue;
+		} else if (dom != 44 /* AF_XDP */) {
+			continue;
+		}
+		fds[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
 static const struct dps_dev_ops dpdk_ops = {
 	.rx_burst = dpdk_rx,
 	.tx_burst = dpdk_tx,
 	.stats = dpdk_stats,
 	.close = dpdk_close,
+	.wait_fds = dpdk_wait_fds,
 };
 
 static const struct dps_dev_ops af_packet_ops = {
@@ -105,6 +155,7 @@ static const struct dps_dev_ops af_packet_ops = {
 	.stats = dpdk_stats,
 	.kick = dpdk_kick,
 	.close = dpdk_close,
+	.wait_fds = dpdk_wait_fds,
 };
 
 /* Whether iface is one end of a veth pair (its driver, as `ethtool -i` reads it). */

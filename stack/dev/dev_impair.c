@@ -439,12 +439,19 @@ static void impair_kick(struct dps_dev *dev)
 	dps_dev_kick(((struct dev_impair *)dev)->inner);
 }
 
+/* The inner device's wait fds: the frames it receives are the ones impairment takes in. */
+static int impair_wait_fds(struct dps_dev *dev, int *fds, int max)
+{
+	return dps_dev_wait_fds(((struct dev_impair *)dev)->inner, fds, max);
+}
+
 static const struct dps_dev_ops impair_ops = {
 	.rx_burst = impair_rx,
 	.tx_burst = impair_tx,
 	.stats = impair_stats,
 	.kick = impair_kick,
 	.close = impair_close,
+	.wait_fds = impair_wait_fds,
 };
 
 void dps_impair_conf_init(struct dps_impair_conf *c)

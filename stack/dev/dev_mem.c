@@ -174,6 +174,7 @@ static void mem_close(struct dps_dev *dev)
 	free(m);
 }
 
+/* No wait fds (.wait_fds NULL): frames arrive by dps_dev_mem_inject, from the test itself. */
 static const struct dps_dev_ops mem_ops = {
 	.rx_burst = mem_rx,
 	.tx_burst = mem_tx,

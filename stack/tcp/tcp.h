@@ -3,9 +3,10 @@
  *
  * Files: tcp_wire.c (headers and options), tcp_input.c (segment arrival: acceptability, one handler
  * per state), tcp_output.c (what to send now: data, FIN, ACK, window updates, control segments),
- * tcp_timer.c (one wheel timer per connection, several deadlines), tcp_cc.c (congestion control
- * behind an ops table), tcp_sock.c (the native socket API of include/dpsock.h), flow.c (the
- * 4-tuple table).
+ * tcp_timer.c (one wheel timer per connection, several deadlines), cc/ (congestion control
+ * behind an ops table), tcp_table.c (the tables: handles, flows, listeners, ports, accept
+ * queues), tcp_tcb.c (a control block's life: alloc, state, drop, abort, free), tcp_usr.c (the
+ * socket calls of tcp_api.h, which include/dpsock.h wraps, and their readiness).
  *
  * The core is pure: functions take the connection, the parsed segment and `now`; they read no
  * clock and touch the device only through the engine's transmit batch. Only tcp_set_state()
@@ -245,35 +246,58 @@ struct dps_tcp {
 	uint32_t rto_min_ms, time_wait_ms;
 	uint32_t snd_buf, rcv_buf;
 	uint32_t conns; /* connections allocated (all states) */
-	uint32_t snd_reserve; /* packet buffers send queues leave free for receiving (tcp_sock.c) */
+	uint32_t snd_reserve; /* packet buffers send queues leave free for receiving (tcp_usr.c) */
 	uint32_t max_conns;
 	uint32_t by_state[DPS_TCP_NSTATES];
 	int seq_dynfield; /* offset of the sequence number kept in out-of-order mbufs */
 	const struct dps_tcp_cc_ops *cc_default;
 };
 
-/* tcp_sock.c */
-/* The connection or listener a handle names (NULL when it names the other kind, or nothing). */
-struct dps_tcb *dps_tcp_handle_tcb(struct dps_engine *e, int s);
-struct dps_listener *dps_tcp_handle_listener(struct dps_engine *e, int s);
-/* The pending error (-errno), cleared. */
-int dps_tcp_take_error(struct dps_tcb *t);
+/* tcp_table.c: the tables. */
 int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now, char *err,
 		   size_t errlen);
 void dps_tcp_destroy(struct dps_engine *e);
-struct dps_tcb *dps_tcp_tcb_alloc(struct dps_engine *e);
-void dps_tcp_tcb_free(struct dps_tcb *t); /* unlinks it from the flow table and its timer */
+/* The connection or listener a handle names (NULL when it names the other kind, or nothing). */
+struct dps_tcb *dps_tcp_handle_tcb(struct dps_engine *e, int s);
+struct dps_listener *dps_tcp_handle_listener(struct dps_engine *e, int s);
+/* Shared by tcp_usr.c since the split: a handle for obj (a tcb, or a listener tagged with bit 0)
+ * or -EMFILE; give it back; does s name anything? */
+int dps_tcp_handle_alloc(struct dps_tcp *tcp, void *obj);
+void dps_tcp_handle_free(struct dps_tcp *tcp, int h);
+bool dps_tcp_handle_valid(struct dps_engine *e, int s);
 int dps_tcp_flow_add(struct dps_tcb *t);
+/* Take t out of the flow table if it is in it (connected and not yet dropped). */
+void dps_tcp_flow_del(struct dps_tcb *t);
 struct dps_tcb *dps_tcp_flow_find(struct dps_engine *e, uint32_t laddr, uint16_t lport,
 				  uint32_t raddr, uint16_t rport);
 struct dps_listener *dps_tcp_listener_find(struct dps_engine *e, uint32_t laddr, uint16_t lport);
+/* Shared by tcp_usr.c since the split. Give t the local port port (0: an ephemeral one unused
+ * towards every peer), counted in port_users: 0, -EADDRINUSE or -EADDRNOTAVAIL. */
+int dps_tcp_port_bind(struct dps_engine *e, struct dps_tcb *t, uint16_t port);
+/* The local address (unless bound) and a port unique for the 4-tuple towards raddr:rport, for an
+ * unbound connect, counted in port_conns: 0 or -EADDRNOTAVAIL. */
+int dps_tcp_port_connect(struct dps_engine *e, struct dps_tcb *t, uint32_t raddr, uint16_t rport);
+/* The entry of ip whose subnet holds raddr (the first one when none does). */
+const struct dps_net *dps_tcp_source_net(const struct dps_engine *e, uint32_t raddr);
+
+/* tcp_tcb.c: a control block's life. */
+struct dps_tcb *dps_tcp_tcb_alloc(struct dps_engine *e);
+void dps_tcp_tcb_free(struct dps_tcb *t); /* unlinks it from the flow table and its timer */
+/* Shared by tcp_usr.c since the split: RST now (if synchronized), then free. */
+void dps_tcp_tcb_abort(struct dps_tcb *t);
+/* Shared by tcp_table.c since the split: free a chain of buffers linked by next, one by one. */
+void dps_tcp_free_chain(struct rte_mbuf *m);
 void dps_tcp_set_state(struct dps_tcb *t, enum dps_tcp_state st);
-/* The readiness of t changed: call its socket's (or its listener's) callback. */
-void dps_tcp_notify(struct dps_tcb *t);
-void dps_tcp_listener_notify(struct dps_listener *l);
+/* The pending error (-errno), cleared. */
+int dps_tcp_take_error(struct dps_tcb *t);
 /* A connection failed or was reset: record err (-ECONNRESET, ...), move to CLOSED, release what
  * can be released (the tcb itself is freed at once when no handle refers to it). */
 void dps_tcp_drop(struct dps_tcb *t, int err);
+
+/* tcp_usr.c: readiness. The readiness of t changed: call its socket's (or its listener's)
+ * callback. */
+void dps_tcp_notify(struct dps_tcb *t);
+void dps_tcp_listener_notify(struct dps_listener *l);
 
 /* Does t have high-priority data unread, or is it pinned high? (the event layer and the
  * transmit batch serve it first) */
@@ -283,7 +307,7 @@ static inline bool dps_tcp_is_high(const struct dps_tcb *t)
 	       ((t->prio & DPS_TP_MARK) && seq_gt(t->prio_seq, t->rcv_nxt - t->rcv_queued));
 }
 /* Append t to l's accept queue: a high child after the high ones already there, a low one at
- * the end (tcp_sock.c); and take it out again. */
+ * the end (tcp_table.c); and take it out again. */
 void dps_tcp_accq_push(struct dps_listener *l, struct dps_tcb *t);
 void dps_tcp_accq_unlink(struct dps_listener *l, struct dps_tcb *t, struct dps_tcb *prev);
 

@@ -577,7 +577,7 @@ SCENARIO(established_tiny_out_of_order_segments_bounded_by_buffers)
 	COUNTER("tcp_ooo_segs", kept + 1); /* a buffer was freed: room for one more */
 }
 
-/* ---- the packet pool's receive reserve (tcp_sock.c snd_append) ---- */
+/* ---- the packet pool's receive reserve (tcp_usr.c snd_append) ---- */
 
 /* A sender with a huge SO_SNDBUF whose peer acknowledges nothing: the send queue stops an eighth
  * of the pool short (EAGAIN, counted), so what the peer sends is still received and read.

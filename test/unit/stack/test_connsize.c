@@ -3,7 +3,7 @@
  * target <= 512 bytes all-in including table entry and timers"): the tcb (its wheel timer, SACK
  * scoreboard, deadlines and congestion state are inside it), its share of the flow table (the
  * rte_hash sized from tcp_max_conns: measured as the DPDK heap's growth between two engines of
- * different sizes) and of the handle table (tcp_sock.c: one pointer and one free-list int per
+ * different sizes) and of the handle table (tcp_table.c: one pointer and one free-list int per
  * handle). Printed, and checked against the target.
  */
 #include "dev.h"

@@ -24,7 +24,7 @@
 
 #define NSEC_S 1000000000ull
 #define POOL_N 1023
-#define N_EPHEMERAL (60999 - 32768 + 1) /* Linux's ip_local_port_range, as tcp_sock.c */
+#define N_EPHEMERAL (60999 - 32768 + 1) /* Linux's ip_local_port_range, as tcp_table.c */
 #define N_ADDRS 3
 #define MAX_CONNS (N_ADDRS * N_EPHEMERAL + 64)
 

@@ -1,11 +1,14 @@
 /*
- * tcp_sock: the engine's TCP tables (flows, handles, listeners, ports) and the socket calls of
- * tcp_api.h on top of them.
+ * tcp_usr: the socket calls of tcp_api.h (FreeBSD keeps them in tcp_usrreq.c) and the readiness
+ * they report.
  *
- * A handle names either a connection (struct dps_tcb, also used for a socket that is not yet
- * connected) or a listener (struct dps_listener, tagged with bit 0 in the handle table). A
- * connection lives on after close() until its closing handshake ends (it is then "orphan": no
- * handle), and is freed by dps_tcp_tcb_free().
+ * Call order: dps_tcp_socket takes a control block (tcp_tcb.c) and a handle (tcp_table.c); bind,
+ * listen and connect take ports and flow-table entries (tcp_table.c); accept takes a child off a
+ * listener's accept queue; send appends to the send queue and recv reads the receive queue, both
+ * running output (tcp_output.c); shutdown and close queue a FIN, or abort (tcp_tcb.c). Each call
+ * first records the time it was given (set_now). Readiness: dps_tcp_events says what a socket's
+ * epoll events are; dps_tcp_notify calls its callback whenever input, output, a timer or a call
+ * changes them.
  */
 #include "tcp.h"
 #include "tcp_api.h"
@@ -14,308 +17,16 @@
 #include "hist.h"
 #include "prio.h"
 
-#include "dps_mempool.h"
-#include "wire.h"
-
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <rte_hash.h>
-#include <rte_jhash.h>
 #include <rte_mbuf.h>
-#include <rte_mbuf_dyn.h>
-
-#define EPHEMERAL_LO 32768 /* Linux's ip_local_port_range */
-#define EPHEMERAL_HI 60999
-#define MAX_LISTENERS 256
-
-struct flow_key {
-	uint32_t laddr, raddr;
-	uint16_t lport, rport;
-};
-
-static void free_chain(struct rte_mbuf *m)
-{
-	while (m != NULL) {
-		struct rte_mbuf *next = m->next;
-
-		m->next = NULL;
-		m->nb_segs = 1;
-		rte_pktmbuf_free(m);
-		m = next;
-	}
-}
-
-/* ---- tables ---- */
-
-int dps_tcp_create(struct dps_engine *e, const struct dps_conf *c, uint64_t now, char *err,
-		   size_t errlen)
-{
-	static const struct rte_mbuf_dynfield seq_field = {
-		.name = "dpsock_tcp_seq",
-		.size = sizeof(uint32_t),
-		.align = __alignof__(uint32_t),
-	};
-	char name[RTE_HASH_NAMESIZE];
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = (uint32_t)c->tcp_max_conns,
-		.key_len = sizeof(struct flow_key),
-		.hash_func = rte_jhash,
-		.socket_id = SOCKET_ID_ANY,
-	};
-	struct dps_tcp *tcp = calloc(1, sizeof(*tcp));
-	unsigned cap = (unsigned)c->tcp_max_conns + MAX_LISTENERS;
-	int rc = -ENOMEM;
-
-	if (tcp == NULL)
-		goto fail;
-	e->tcp = tcp;
-	snprintf(name, sizeof(name), "dps_flow_%p", (void *)e);
-	tcp->flows = rte_hash_create(&hp);
-	tcp->socks = calloc(cap, sizeof(*tcp->socks));
-	tcp->free_handles = calloc(cap, sizeof(*tcp->free_handles));
-	tcp->listeners = calloc(MAX_LISTENERS, sizeof(*tcp->listeners));
-	tcp->port_users = calloc(65536, sizeof(*tcp->port_users));
-	tcp->port_conns = calloc(65536, sizeof(*tcp->port_conns));
-	if (tcp->flows == NULL || tcp->socks == NULL || tcp->free_handles == NULL ||
-	    tcp->listeners == NULL || tcp->port_users == NULL || tcp->port_conns == NULL)
-		goto fail;
-	rc = dps_slab_create(sizeof(struct dps_tcb), 64, 0, (size_t)c->tcp_max_conns, &tcp->tcbs);
-	if (rc < 0)
-		goto fail;
-	rc = dps_wheel_init(&tcp->wheel, 1000000, 4096, now);
-	if (rc < 0)
-		goto fail;
-	tcp->seq_dynfield = rte_mbuf_dynfield_register(&seq_field);
-	if (tcp->seq_dynfield < 0) {
-		rc = -ENOSPC;
-		goto fail;
-	}
-	/* Per boot, not per process (tcp_secret.c): successive processes continue each other's
-	 * ISNs and TSvals. */
-	rc = dps_tcp_secret_load(&tcp->secret);
-	if (rc < 0)
-		goto fail;
-	tcp->max_socks = cap;
-	tcp->max_listeners = MAX_LISTENERS;
-	tcp->max_conns = (uint32_t)c->tcp_max_conns;
-	tcp->rto_min_ms = (uint32_t)c->tcp_rto_min_ms;
-	tcp->time_wait_ms = (uint32_t)c->tcp_time_wait_ms;
-	tcp->snd_buf = (uint32_t)c->tcp_sndbuf;
-	tcp->rcv_buf = (uint32_t)c->tcp_rcvbuf;
-	/* An eighth of the pool stays for what arrives (ACKs, requests) and for control segments. */
-	tcp->snd_reserve = e->pool->size / 8 > 64 ? e->pool->size / 8 : 64;
-	tcp->cc_default = dps_tcp_cc_find(dps_conf_choice(DPS_OPT_ID_tcp_cc, c->tcp_cc));
-	if (tcp->cc_default == NULL)
-		tcp->cc_default = &dps_tcp_newreno;
-	tcp->now_ms = now / 1000000;
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot set up TCP for %llu connections: %s",
-		 (unsigned long long)c->tcp_max_conns, strerror(-rc));
-	dps_tcp_destroy(e);
-	return rc;
-}
-
-void dps_tcp_destroy(struct dps_engine *e)
-{
-	struct dps_tcp *tcp = e->tcp;
-
-	if (tcp == NULL)
-		return;
-	if (tcp->socks != NULL)
-		for (unsigned i = 0; i < tcp->n_socks; i++) {
-			uintptr_t p = (uintptr_t)tcp->socks[i];
-
-			if (p & 1)
-				free((void *)(p & ~(uintptr_t)1));
-		}
-	/* Every connection, with or without a handle, is in the slab: walk the flow table for the
-	 * connected ones and the handle table for the rest. */
-	if (tcp->flows != NULL) {
-		const void *key;
-		void *data;
-		uint32_t iter = 0;
-
-		while (rte_hash_iterate(tcp->flows, &key, &data, &iter) >= 0) {
-			struct dps_tcb *t = data;
-			free_chain(t->snd_q);
-			free_chain(t->rcv_q);
-			free_chain(t->ooo);
-			t->snd_q = t->rcv_q = t->ooo = NULL;
-		}
-	}
-	if (tcp->socks != NULL)
-		for (unsigned i = 0; i < tcp->n_socks; i++) {
-			uintptr_t p = (uintptr_t)tcp->socks[i];
-			struct dps_tcb *t = (struct dps_tcb *)p;
-
-			if (p != 0 && !(p & 1)) {
-				free_chain(t->snd_q);
-				free_chain(t->rcv_q);
-				free_chain(t->ooo);
-				t->snd_q = t->rcv_q = t->ooo = NULL;
-			}
-		}
-	dps_wheel_fini(&tcp->wheel);
-	dps_slab_destroy(tcp->tcbs);
-	rte_hash_free(tcp->flows);
-	free(tcp->socks);
-	free(tcp->free_handles);
-	free(tcp->listeners);
-	free(tcp->port_users);
-	free(tcp->port_conns);
-	free(tcp);
-	e->tcp = NULL;
-}
-
-static int handle_alloc(struct dps_tcp *tcp, void *obj)
-{
-	int h;
-
-	if (tcp->n_free > 0)
-		h = tcp->free_handles[--tcp->n_free];
-	else if (tcp->n_socks < tcp->max_socks)
-		h = (int)tcp->n_socks++;
-	else
-		return -EMFILE;
-	tcp->socks[h] = obj;
-	return h;
-}
-
-static void handle_free(struct dps_tcp *tcp, int h)
-{
-	tcp->socks[h] = NULL;
-	tcp->free_handles[tcp->n_free++] = h;
-}
-
-struct dps_tcb *dps_tcp_handle_tcb(struct dps_engine *e, int s)
-{
-	uintptr_t p;
-
-	if (s < 0 || (unsigned)s >= e->tcp->n_socks)
-		return NULL;
-	p = (uintptr_t)e->tcp->socks[s];
-	return (p & 1) ? NULL : (struct dps_tcb *)p;
-}
-
-struct dps_listener *dps_tcp_handle_listener(struct dps_engine *e, int s)
-{
-	uintptr_t p;
-
-	if (s < 0 || (unsigned)s >= e->tcp->n_socks)
-		return NULL;
-	p = (uintptr_t)e->tcp->socks[s];
-	return (p & 1) ? (struct dps_listener *)(p & ~(uintptr_t)1) : NULL;
-}
-
-static bool sock_valid(struct dps_engine *e, int s)
-{
-	return s >= 0 && (unsigned)s < e->tcp->n_socks && e->tcp->socks[s] != NULL;
-}
-
-struct dps_tcb *dps_tcp_tcb_alloc(struct dps_engine *e)
-{
-	struct dps_tcp *tcp = e->tcp;
-	struct dps_tcb *t = dps_slab_alloc(tcp->tcbs);
-
-	if (t == NULL)
-		return NULL;
-	memset(t, 0, sizeof(*t));
-	dps_timer_init(&t->timer, dps_tcp_timer_fire);
-	t->eng = e;
-	t->handle = -1;
-	t->state = DPS_TCP_CLOSED;
-	t->snd_buf = tcp->snd_buf;
-	t->rcv_buf = tcp->rcv_buf;
-	t->rto_us = 1000000; /* RFC 6298 §2.1 */
-	t->cc = tcp->cc_default;
-	t->keep_idle_ms = 7200 * 1000;
-	t->keep_intvl_ms = 75 * 1000;
-	t->keep_cnt = 9;
-	t->mss = 536;
-	tcp->conns++;
-	tcp->by_state[DPS_TCP_CLOSED]++;
-	return t;
-}
-
-/* Is t in the flow table? Connected, and not yet dropped (dps_tcp_drop unlinks it early). */
-static bool flow_linked(const struct dps_tcb *t)
-{
-	return t->rport != 0 && !(t->flags & DPS_TF_DROPPED);
-}
-
-void dps_tcp_tcb_free(struct dps_tcb *t)
-{
-	struct dps_tcp *tcp = t->eng->tcp;
-
-	dps_wheel_cancel(&tcp->wheel, &t->timer);
-	if (flow_linked(t)) {
-		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
-		rte_hash_del_key(tcp->flows, &k);
-	}
-	if (t->lport != 0 && (t->flags & DPS_TF_PORT4) && tcp->port_conns[t->lport] > 0)
-		tcp->port_conns[t->lport]--;
-	else if (t->lport != 0 && !(t->flags & (DPS_TF_CHILD | DPS_TF_PORT4)) &&
-		 tcp->port_users[t->lport] > 0)
-		tcp->port_users[t->lport]--;
-	free_chain(t->snd_q);
-	free_chain(t->rcv_q);
-	free_chain(t->ooo);
-	tcp->by_state[t->state]--;
-	tcp->conns--;
-	dps_slab_free(tcp->tcbs, t);
-}
-
-int dps_tcp_flow_add(struct dps_tcb *t)
-{
-	struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
-	int rc = rte_hash_add_key_data(t->eng->tcp->flows, &k, t);
-
-	return rc < 0 ? rc : 0;
-}
-
-struct dps_tcb *dps_tcp_flow_find(struct dps_engine *e, uint32_t laddr, uint16_t lport,
-				  uint32_t raddr, uint16_t rport)
-{
-	struct flow_key k = { laddr, raddr, lport, rport };
-	void *data;
-
-	return rte_hash_lookup_data(e->tcp->flows, &k, &data) < 0 ? NULL : data;
-}
-
-struct dps_listener *dps_tcp_listener_find(struct dps_engine *e, uint32_t laddr, uint16_t lport)
-{
-	struct dps_listener *any = NULL;
-
-	for (unsigned i = 0; i < e->tcp->n_listeners; i++) {
-		struct dps_listener *l = e->tcp->listeners[i];
-
-		if (l->lport != lport)
-			continue;
-		if (l->laddr == laddr)
-			return l;
-		if (l->laddr == 0)
-			any = l;
-	}
-	return any;
-}
-
-void dps_tcp_set_state(struct dps_tcb *t, enum dps_tcp_state st)
-{
-	struct dps_tcp *tcp = t->eng->tcp;
-
-	tcp->by_state[t->state]--;
-	tcp->by_state[st]++;
-	t->state = (uint8_t)st;
-}
 
 /* ---- readiness ---- */
 
@@ -454,7 +165,7 @@ int dps_tcp_socket(struct dps_engine *e)
 
 	if (t == NULL)
 		return -ENOMEM;
-	h = handle_alloc(e->tcp, t);
+	h = dps_tcp_handle_alloc(e->tcp, t);
 	if (h < 0) {
 		dps_tcp_tcb_free(t);
 		return h;
@@ -463,73 +174,13 @@ int dps_tcp_socket(struct dps_engine *e)
 	return h;
 }
 
-/* A port nobody uses at all: for bind(addr, 0) and listen, which hold it for every peer. */
-static int pick_ephemeral(struct dps_engine *e, uint16_t *port)
-{
-	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	uint32_t start;
-
-	/* RFC 6056 §3.3.1 (algorithm 1): a random start, then the next free port. */
-	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
-		start = (uint32_t)e->tcp->now_ms * 2654435761u;
-	for (uint32_t i = 0; i < n; i++) {
-		uint16_t p = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
-		if (e->tcp->port_users[p] == 0 && e->tcp->port_conns[p] == 0) {
-			*port = p;
-			return 0;
-		}
-	}
-	return -EADDRNOTAVAIL;
-}
-
-/*
- * A port for connect from laddr to raddr:rport: RFC 6056 §3.3.3 (algorithm 3), the flow table
- * as the uniqueness check. Ports are unique per 4-tuple, not per engine, so K local addresses
- * give K times the ephemeral range towards one server port. A port bound or listened on
- * (port_users) is never taken. Returns 0 and *port, or -EADDRNOTAVAIL when every port of the
- * range is in use towards raddr:rport from laddr.
- */
-static int pick_ephemeral4(struct dps_engine *e, uint32_t laddr, uint32_t raddr, uint16_t rport,
-			   uint16_t *port)
-{
-	struct dps_tcp *tcp = e->tcp;
-	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	uint32_t offset = dps_tcp_port_offset(&tcp->secret, laddr, raddr, rport);
-
-	for (uint32_t i = 0; i < n; i++) {
-		uint16_t p = (uint16_t)(EPHEMERAL_LO + (tcp->next_ephemeral++ + offset) % n);
-
-		if (tcp->port_users[p] == 0 &&
-		    dps_tcp_flow_find(e, laddr, p, raddr, rport) == NULL) {
-			*port = p;
-			return 0;
-		}
-	}
-	return -EADDRNOTAVAIL;
-}
-
-/* Give t the local port port (0: an ephemeral one), counted in port_users. */
-static int bind_port(struct dps_engine *e, struct dps_tcb *t, uint16_t port)
-{
-	if (port == 0) {
-		int rc = pick_ephemeral(e, &port);
-		if (rc < 0)
-			return rc;
-	} else if (e->tcp->port_users[port] > 0 || e->tcp->port_conns[port] > 0) {
-		return -EADDRINUSE;
-	}
-	t->lport = port;
-	e->tcp->port_users[port]++;
-	return 0;
-}
-
 int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	int rc;
 
 	if (t == NULL)
-		return sock_valid(e, s) ? -EINVAL : -EBADF;
+		return dps_tcp_handle_valid(e, s) ? -EINVAL : -EBADF;
 	if (t->lport != 0 || t->laddr != 0 || t->state != DPS_TCP_CLOSED)
 		return -EINVAL;
 	if (addr != 0 && !dps_engine_is_local(e, addr))
@@ -540,7 +191,7 @@ int dps_tcp_bind(struct dps_engine *e, int s, uint32_t addr, uint16_t port)
 		t->laddr = addr;
 		return 0;
 	}
-	rc = bind_port(e, t, port);
+	rc = dps_tcp_port_bind(e, t, port);
 	if (rc < 0)
 		return rc;
 	t->laddr = addr;
@@ -564,7 +215,7 @@ int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 		return -EINVAL;
 	if (tcp->n_listeners == tcp->max_listeners)
 		return -ENOBUFS;
-	if (t->lport == 0 && (rc = bind_port(e, t, 0)) < 0)
+	if (t->lport == 0 && (rc = dps_tcp_port_bind(e, t, 0)) < 0)
 		return rc;
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -586,38 +237,6 @@ int dps_tcp_listen(struct dps_engine *e, int s, int backlog)
 	return 0;
 }
 
-void dps_tcp_accq_push(struct dps_listener *l, struct dps_tcb *t)
-{
-	struct dps_tcb *after = l->acc_tail;
-
-	if (dps_tcp_is_high(t)) { /* DESIGN.md §8: accepted first */
-		after = l->acc_high_tail;
-		l->acc_high_tail = t;
-	}
-	if (after == NULL) {
-		t->accept_next = l->acc_head;
-		l->acc_head = t;
-	} else {
-		t->accept_next = after->accept_next;
-		after->accept_next = t;
-	}
-	if (l->acc_tail == after)
-		l->acc_tail = t;
-}
-
-void dps_tcp_accq_unlink(struct dps_listener *l, struct dps_tcb *t, struct dps_tcb *prev)
-{
-	if (prev != NULL)
-		prev->accept_next = t->accept_next;
-	else
-		l->acc_head = t->accept_next;
-	if (l->acc_tail == t)
-		l->acc_tail = prev;
-	if (l->acc_high_tail == t) /* the high ones lead: prev is high too, or none */
-		l->acc_high_tail = prev;
-	t->accept_next = NULL;
-}
-
 int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport)
 {
 	struct dps_listener *l = dps_tcp_handle_listener(e, s);
@@ -625,11 +244,11 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 	int h;
 
 	if (l == NULL)
-		return sock_valid(e, s) ? -EINVAL : -EBADF;
+		return dps_tcp_handle_valid(e, s) ? -EINVAL : -EBADF;
 	t = l->acc_head;
 	if (t == NULL)
 		return -EAGAIN;
-	h = handle_alloc(e->tcp, t);
+	h = dps_tcp_handle_alloc(e->tcp, t);
 	if (h < 0)
 		return h;
 	dps_tcp_accq_unlink(l, t, NULL);
@@ -645,57 +264,13 @@ int dps_tcp_accept(struct dps_engine *e, int s, uint32_t *raddr, uint16_t *rport
 	return h;
 }
 
-/*
- * The local address and port of an unbound (or address-only bound) connect. The address: the one
- * bound, else the entry of ip whose subnet holds raddr (the first one when none does, towards the
- * gateway); a range hands its addresses out in turn, moving on when one has no port left towards
- * raddr:rport. The port: per 4-tuple (pick_ephemeral4), counted in port_conns.
- */
-static const struct dps_net *source_net(const struct dps_engine *e, uint32_t raddr)
-{
-	for (unsigned i = 0; i < e->nets.n; i++) {
-		uint32_t mask = rte_cpu_to_be_32(~0u << (32 - e->nets.net[i].len));
-		if (((raddr ^ e->nets.net[i].addr) & mask) == 0)
-			return &e->nets.net[i];
-	}
-	return &e->nets.net[0];
-}
-
-static int connect_source(struct dps_engine *e, struct dps_tcb *t, uint32_t raddr, uint16_t rport)
-{
-	const struct dps_net *net = source_net(e, raddr);
-	uint32_t tries = 1, first = 0;
-	uint16_t port;
-	int rc = -EADDRNOTAVAIL;
-
-	if (t->laddr == 0) {
-		tries = net->count;
-		first = e->tcp->next_src++;
-	}
-	for (uint32_t k = 0; k < tries; k++) {
-		uint32_t laddr = t->laddr;
-
-		if (laddr == 0)
-			laddr = htonl(ntohl(net->addr) + (first + k) % net->count);
-		rc = pick_ephemeral4(e, laddr, raddr, rport, &port);
-		if (rc == 0) {
-			t->laddr = laddr;
-			t->lport = port;
-			t->flags |= DPS_TF_PORT4;
-			e->tcp->port_conns[port]++;
-			return 0;
-		}
-	}
-	return rc;
-}
-
 int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport, uint64_t now)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	int rc;
 
-	if (t == NULL)
-		return sock_valid(e, s) ? -EISCONN : -EBADF; /* a listener: EISCONN, as Linux */
+	if (t == NULL) /* a listener: EISCONN, as Linux */
+		return dps_tcp_handle_valid(e, s) ? -EISCONN : -EBADF;
 	set_now(e, now);
 	if (t->so_error != 0 && t->state == DPS_TCP_CLOSED && t->rport != 0) {
 		rc = t->so_error;
@@ -731,10 +306,10 @@ int dps_tcp_connect(struct dps_engine *e, int s, uint32_t raddr, uint16_t rport,
 		return -ENETUNREACH;
 	if (rport == 0)
 		return -ECONNREFUSED;
-	if (t->lport == 0 && (rc = connect_source(e, t, raddr, rport)) < 0)
+	if (t->lport == 0 && (rc = dps_tcp_port_connect(e, t, raddr, rport)) < 0)
 		return rc;
 	if (t->laddr == 0) /* bound to a port only */
-		t->laddr = source_net(e, raddr)->addr;
+		t->laddr = dps_tcp_source_net(e, raddr)->addr;
 	t->raddr = raddr;
 	t->rport = rport;
 	if (dps_tcp_flow_find(e, t->laddr, t->lport, raddr, rport) != NULL) {
@@ -800,22 +375,14 @@ static size_t snd_append(struct dps_tcb *t, const uint8_t *buf, size_t len)
 	return done;
 }
 
-int dps_tcp_take_error(struct dps_tcb *t)
-{
-	int err = t->so_error;
-
-	t->so_error = 0;
-	return err;
-}
-
 ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, int flags,
 		     uint64_t now)
 {
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 	size_t room, n;
 
-	if (t == NULL)
-		return sock_valid(e, s) ? -EPIPE : -EBADF; /* a listener: EPIPE, as Linux */
+	if (t == NULL) /* a listener: EPIPE, as Linux */
+		return dps_tcp_handle_valid(e, s) ? -EPIPE : -EBADF;
 	set_now(e, now);
 	if (t->so_error != 0)
 		return dps_tcp_take_error(t);
@@ -875,7 +442,7 @@ ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int fla
 	uint8_t *out = buf;
 
 	if (t == NULL)
-		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+		return dps_tcp_handle_valid(e, s) ? -ENOTCONN : -EBADF;
 	set_now(e, now);
 	if (t->rcv_queued == 0) {
 		if (t->so_error != 0)
@@ -954,9 +521,8 @@ int dps_tcp_shutdown(struct dps_engine *e, int s, int how, uint64_t now)
 
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	if (t == NULL)
-		return sock_valid(e, s) ? 0
-					: -EBADF; /* a listener: nothing to shut down (Linux: 0) */
+	if (t == NULL) /* a listener: nothing to shut down (Linux: 0) */
+		return dps_tcp_handle_valid(e, s) ? 0 : -EBADF;
 	set_now(e, now);
 	if (t->state == DPS_TCP_SYN_SENT) {
 		/* Linux: shutdown aborts a connection attempt and returns 0. */
@@ -974,18 +540,6 @@ int dps_tcp_shutdown(struct dps_engine *e, int s, int how, uint64_t now)
 	return 0;
 }
 
-/* Abort: RST now (if synchronized), then free. */
-static void tcb_abort(struct dps_tcb *t)
-{
-	if (t->state != DPS_TCP_CLOSED && t->state != DPS_TCP_SYN_SENT &&
-	    t->state != DPS_TCP_TIME_WAIT) {
-		dps_tcp_send_ctl(t, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, t->snd_max);
-		t->eng->ctr[DPS_CTR_tcp_rst_tx]++;
-	}
-	dps_tcp_set_state(t, DPS_TCP_CLOSED);
-	dps_tcp_tcb_free(t);
-}
-
 static void close_listener(struct dps_engine *e, int s, struct dps_listener *l)
 {
 	struct dps_tcp *tcp = e->tcp;
@@ -997,7 +551,7 @@ static void close_listener(struct dps_engine *e, int s, struct dps_listener *l)
 		struct dps_tcb *t = l->acc_head;
 		l->acc_head = t->accept_next;
 		t->listener = NULL;
-		tcb_abort(t);
+		dps_tcp_tcb_abort(t);
 	}
 	if (l->n_syn > 0) {
 		const void *key;
@@ -1017,7 +571,7 @@ static void close_listener(struct dps_engine *e, int s, struct dps_listener *l)
 		}
 	if (tcp->port_users[l->lport] > 0)
 		tcp->port_users[l->lport]--;
-	handle_free(tcp, s);
+	dps_tcp_handle_free(tcp, s);
 	free(l);
 }
 
@@ -1033,7 +587,7 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
 	}
 	if (t == NULL)
 		return -EBADF;
-	handle_free(e->tcp, s);
+	dps_tcp_handle_free(e->tcp, s);
 	t->handle = -1;
 	t->on_event = NULL;
 	t->flags |= DPS_TF_ORPHAN;
@@ -1044,7 +598,7 @@ int dps_tcp_close(struct dps_engine *e, int s, uint64_t now)
 	}
 	/* RFC 9293 §3.6 (and Linux): unread data, or SO_LINGER with a zero timeout: reset. */
 	if (t->rcv_queued > 0 || ((t->flags & DPS_TF_LINGER0) != 0)) {
-		tcb_abort(t);
+		dps_tcp_tcb_abort(t);
 		return 0;
 	}
 	if (t->state == DPS_TCP_TIME_WAIT)
@@ -1080,50 +634,10 @@ int dps_tcp_getpeername(struct dps_engine *e, int s, uint32_t *addr, uint16_t *p
 	struct dps_tcb *t = dps_tcp_handle_tcb(e, s);
 
 	if (t == NULL)
-		return sock_valid(e, s) ? -ENOTCONN : -EBADF;
+		return dps_tcp_handle_valid(e, s) ? -ENOTCONN : -EBADF;
 	if (t->rport == 0 || t->state == DPS_TCP_CLOSED || t->state == DPS_TCP_SYN_SENT)
 		return -ENOTCONN;
 	*addr = t->raddr;
 	*port = t->rport;
 	return 0;
-}
-
-void dps_tcp_drop(struct dps_tcb *t, int err)
-{
-	if (err != 0)
-		t->so_error = (int8_t)err;
-	if (t->listener != NULL) { /* a child never seen by accept() */
-		struct dps_listener *l = t->listener;
-
-		if (t->state == DPS_TCP_SYN_RCVD) {
-			l->n_syn--;
-		} else { /* established, waiting in the accept queue: unlink it */
-			struct dps_tcb *q = l->acc_head, *prev = NULL;
-
-			while (q != NULL && q != t) {
-				prev = q;
-				q = q->accept_next;
-			}
-			if (q == t) {
-				dps_tcp_accq_unlink(l, t, prev);
-				l->n_accept--;
-			}
-			t->accept_next = NULL;
-		}
-		t->listener = NULL;
-	}
-	dps_tcp_set_state(t, DPS_TCP_CLOSED);
-	if (t->handle < 0) {
-		dps_tcp_tcb_free(t);
-		return;
-	}
-	/* The handle keeps the tcb (for SO_ERROR, recv of what is left); no more timers, no flow. */
-	dps_wheel_cancel(&t->eng->tcp->wheel, &t->timer);
-	memset(t->deadline, 0, sizeof(t->deadline));
-	if (flow_linked(t)) {
-		struct flow_key k = { t->laddr, t->raddr, t->lport, t->rport };
-		rte_hash_del_key(t->eng->tcp->flows, &k);
-	}
-	t->flags |= DPS_TF_DROPPED;
-	dps_tcp_notify(t);
 }

@@ -8,6 +8,7 @@
 #include "dps_stack.h"
 #include "hist.h"
 #include "prio.h"
+#include "wire.h"
 
 #include "tcp.h"
 
@@ -393,42 +394,31 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now)
 }
 
 /*
- * The priority rules' view of a received frame (DESIGN.md §8, the NIC-layer fastcallup point):
- * IPv4 addresses, TCP/UDP ports (the ICMP echo identifier as source port), transport header
- * length and payload, from the first segment, every read bounded. *flow identifies the flow
- * (addresses, protocol, ports) so that reordering never overtakes within one.
+ * The priority rules' view of a received frame (DESIGN.md §8, the NIC-layer fastcallup point),
+ * from the wire's flow parser (dps_wire_flow_parse: every read bounded, fuzzed). *flow identifies
+ * the flow (addresses, protocol, ports) so that reordering never overtakes within one; 0 for a
+ * frame that is not IPv4.
  */
 static void rx_view(const struct rte_mbuf *m, struct dps_prio_pkt *p, uint32_t *flow)
 {
-	const uint8_t *b = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t len = rte_pktmbuf_data_len(m), ihl, tl, hl = 0;
+	struct dps_flow_view v;
 
-	memset(p, 0, sizeof(*p));
 	*flow = 0;
-	if (len < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || (b[14] >> 4) != 4)
+	if (dps_wire_flow_parse(rte_pktmbuf_mtod(m, const void *), rte_pktmbuf_data_len(m), &v) !=
+	    DPS_DROP_NONE) {
+		memset(p, 0, sizeof(*p));
 		return;
-	ihl = (b[14] & 0xfu) * 4u;
-	tl = (uint32_t)b[16] << 8 | b[17];
-	if (ihl < 20 || tl < ihl || 14 + tl > len)
-		return;
-	p->proto = b[23];
-	memcpy(&p->src, b + 26, 4);
-	memcpy(&p->dst, b + 30, 4);
-	b += 14 + ihl;
-	tl -= ihl;
-	if ((p->proto == IPPROTO_TCP && tl >= 20) || (p->proto == IPPROTO_UDP && tl >= 8)) {
-		p->sport = (uint16_t)(b[0] << 8 | b[1]);
-		p->dport = (uint16_t)(b[2] << 8 | b[3]);
-		hl = p->proto == IPPROTO_TCP ? (b[12] >> 4) * 4u : 8u;
-	} else if (p->proto == IPPROTO_ICMP && tl >= 8) {
-		p->sport = (uint16_t)(b[4] << 8 | b[5]);
-		hl = 8;
 	}
-	if (hl > tl)
-		hl = tl;
-	p->hdrlen = (uint16_t)hl;
-	p->payload = b + hl;
-	p->paylen = tl - hl;
+	*p = (struct dps_prio_pkt){
+		.proto = v.proto,
+		.src = v.src,
+		.dst = v.dst,
+		.sport = v.sport,
+		.dport = v.dport,
+		.hdrlen = v.hdrlen,
+		.payload = v.payload,
+		.paylen = v.paylen,
+	};
 	*flow = rte_be_to_cpu_32(p->src) * 2654435761u ^ rte_be_to_cpu_32(p->dst) * 40503u ^
 		(uint32_t)p->proto << 24 ^ ((uint32_t)p->sport << 16 | p->dport);
 }

@@ -53,10 +53,6 @@ struct dps_engine {
 	uint16_t tx_n;
 	uint16_t tx_hi_n; /* tx[0, tx_hi_n) are high priority: they go first (DESIGN.md §8) */
 	bool kick_due; /* the device sent something since the last kick */
-	uint8_t rx_cls; /* class of the frame being input (DPS_PRIO_CLASS_*, | DPS_PRIO_CONN) */
-	const void *tx_flow; /* connection of the frame being queued (NULL: none), */
-	bool tx_high; /* and whether it is high priority: set around its output */
-	int rx_stamp_off; /* mbuf dynfield: rx time in ns, low bit the frame's class */
 	struct rte_mbuf *tx[DPS_TX_BATCH];
 	const void *tx_owner[DPS_TX_BATCH]; /* connection of each queued frame (NULL: none) */
 	uint64_t next_timer_ns;
@@ -79,12 +75,13 @@ void dps_engine_destroy(struct dps_engine *e);
  * number of frames received. */
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now);
 
-/* Process one received frame (takes ownership). */
+/* Process one received frame (takes ownership), of the low class (the poll classifies its own). */
 void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now);
 
 /* Queue a complete frame for transmission (takes ownership); flushes when the batch is full.
- * With e->tx_high set, the frame goes ahead of the batch's low-priority frames, and takes the
- * queued frames of its own connection (e->tx_flow) with it, so that none is overtaken. */
+ * With priority rules, a frame whose dps_pkt_meta (net.h) says high goes ahead of the batch's
+ * low-priority frames, and takes the queued frames of its own connection (its flow) with it, so
+ * that none is overtaken. */
 void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m);
 
 /* Hand the tx batch to the device; frames it refuses are freed and counted as tx_full. */
@@ -95,12 +92,6 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now);
 
 /* Count a drop and free the frame. m may be NULL (only counts). */
 void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why);
-
-/* The rx time (ns) and class stamped on a received frame by dps_engine_input. */
-static inline uint64_t *dps_engine_rx_stamp(const struct dps_engine *e, struct rte_mbuf *m)
-{
-	return (uint64_t *)((char *)m + e->rx_stamp_off);
-}
 
 /* Counter names ("rx_frames", "drop_ip_csum", ...) and values, in one list of n entries. */
 unsigned dps_engine_counter_count(void);

@@ -176,22 +176,21 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		dps_errf(err, errlen, "no address: set DPSOCK_IP (e.g. 198.18.0.2/24)");
 		return -EINVAL;
 	}
-	static const struct rte_mbuf_dynfield stamp_field = {
-		.name = "dpsock_rx_stamp",
-		.size = sizeof(uint64_t),
-		.align = __alignof__(uint64_t),
+	static const struct rte_mbuf_dynfield meta_field = {
+		.name = "dpsock_pkt",
+		.size = sizeof(struct dps_pkt_meta),
+		.align = __alignof__(struct dps_pkt_meta),
 	};
-	int stamp_off = rte_mbuf_dynfield_register(&stamp_field);
+	int meta_off = rte_mbuf_dynfield_register(&meta_field);
 
-	if (stamp_off < 0) {
-		dps_errf(err, errlen, "cannot register the mbuf rx stamp field: %s",
+	if (meta_off < 0) {
+		dps_errf(err, errlen, "cannot register the mbuf field of the packet's class: %s",
 			 strerror(rte_errno));
 		return -ENOMEM;
 	}
 	e = rte_zmalloc("dps_engine", sizeof(*e), RTE_CACHE_LINE_SIZE);
 	if (e == NULL)
 		return -ENOMEM;
-	e->rx_stamp_off = stamp_off;
 	for (int k = 0; k < 2; k++) {
 		e->delay[k] = rte_zmalloc("dps_delay", dps_hist_size(3), 0); /* 12.5 %, 4 KiB */
 		if (e->delay[k] == NULL) {
@@ -214,6 +213,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		.nets = c->ip,
 		.gateway = c->gateway,
 		.mtu = (uint16_t)c->mtu,
+		.meta_off = meta_off,
 		.ctr = e->ctr,
 		.drop = e->drop,
 	};
@@ -313,12 +313,16 @@ void dps_engine_flush(struct dps_engine *e)
 
 void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 {
+	const struct dps_pkt_meta *pm = dps_pkt_meta(&e->nif, m);
+	const void *flow = pm->flow;
+	bool high = (pm->cls & DPS_PRIO_CLASS_MASK) == DPS_PRIO_CLASS_HIGH;
+
 	if (e->tx_n == DPS_TX_BATCH)
 		dps_engine_flush(e);
 	if (e->tx_n == DPS_TX_BATCH) {
 		/* The device is full: a high frame takes the place of the newest low one (which
 		 * TCP sends again), a low frame is dropped. */
-		if (e->prio == NULL || !e->tx_high || e->tx_hi_n == e->tx_n) {
+		if (e->prio == NULL || !high || e->tx_hi_n == e->tx_n) {
 			dps_engine_drop(e, m, DPS_DROP_tx_full);
 			return;
 		}
@@ -333,18 +337,18 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 		e->tx[e->tx_n++] = m;
 		return;
 	}
-	if (!e->tx_high) {
+	if (!high) {
 		e->ctr[DPS_CTR_prio_tx_low]++;
-		e->tx_owner[e->tx_n] = e->tx_flow;
+		e->tx_owner[e->tx_n] = flow;
 		e->tx[e->tx_n++] = m;
 		return;
 	}
 	/* High: after the high frames already queued, and after the low frames of its own
 	 * connection, which move up with it (a stable partition of the low part). */
 	e->ctr[DPS_CTR_prio_tx_high]++;
-	if (e->tx_flow != NULL)
+	if (flow != NULL)
 		for (uint16_t i = e->tx_hi_n; i < e->tx_n; i++) {
-			if (e->tx_owner[i] != e->tx_flow)
+			if (e->tx_owner[i] != flow)
 				continue;
 			struct rte_mbuf *own = e->tx[i];
 
@@ -353,7 +357,7 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 			memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
 				(i - e->tx_hi_n) * sizeof(e->tx_owner[0]));
 			e->tx[e->tx_hi_n] = own;
-			e->tx_owner[e->tx_hi_n] = e->tx_flow;
+			e->tx_owner[e->tx_hi_n] = flow;
 			e->tx_hi_n++;
 		}
 	memmove(e->tx + e->tx_hi_n + 1, e->tx + e->tx_hi_n,
@@ -361,16 +365,17 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 	memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
 		(e->tx_n - e->tx_hi_n) * sizeof(e->tx_owner[0]));
 	e->tx[e->tx_hi_n] = m;
-	e->tx_owner[e->tx_hi_n] = e->tx_flow;
+	e->tx_owner[e->tx_hi_n] = flow;
 	e->tx_hi_n++;
 	e->tx_n++;
 }
 
-void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
+/* Input one frame of class cls (DPS_PRIO_CLASS_* | DPS_PRIO_CONN), which the mbuf carries up. */
+static void engine_input(struct dps_engine *e, struct rte_mbuf *m, uint8_t cls, uint64_t now)
 {
 	e->ctr[DPS_CTR_rx_frames]++;
 	e->ctr[DPS_CTR_rx_bytes] += rte_pktmbuf_pkt_len(m);
-	*dps_engine_rx_stamp(e, m) = (now & ~1ull) | (e->rx_cls & DPS_PRIO_CLASS_MASK);
+	*dps_pkt_meta(&e->nif, m) = (struct dps_pkt_meta){ .rx_ns = now, .cls = cls };
 	/* The parsers read one contiguous buffer: join a chained frame (rare: the pool holds an
 	 * MTU-sized frame per buffer). */
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
@@ -378,6 +383,11 @@ void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	dps_eth_input(&e->nif, m, now);
+}
+
+void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
+{
+	engine_input(e, m, DPS_PRIO_CLASS_LOW, now);
 }
 
 void dps_engine_timers(struct dps_engine *e, uint64_t now)
@@ -454,10 +464,8 @@ static void rx_prioritized(struct dps_engine *e, struct rte_mbuf **burst, uint16
 				e->ctr[high ? DPS_CTR_prio_rx_high_bytes
 					    : DPS_CTR_prio_rx_low_bytes] +=
 				    rte_pktmbuf_pkt_len(burst[i]);
-				e->rx_cls = cls[i];
-				dps_engine_input(e, burst[i], now);
+				engine_input(e, burst[i], cls[i], now);
 			}
-	e->rx_cls = 0;
 }
 
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)

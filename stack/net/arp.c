@@ -145,6 +145,7 @@ static void arp_send(struct dps_netif *n, uint16_t op, uint32_t spa,
 		dps_netif_drop(n, NULL, DPS_DROP_nombuf);
 		return;
 	}
+	*dps_pkt_meta(n, m) = (struct dps_pkt_meta){ 0 }; /* no connection's, lowest class */
 	a = (struct rte_arp_hdr *)rte_pktmbuf_append(m, sizeof(*a));
 	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
 	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);

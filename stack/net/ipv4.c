@@ -140,6 +140,7 @@ void dps_ipv4_output(struct dps_netif *n, struct rte_mbuf *m, const struct dps_i
 		.src_addr = o->src,
 		.dst_addr = o->dst,
 	};
+	*dps_pkt_meta(n, m) = (struct dps_pkt_meta){ .flow = o->flow, .cls = o->cls };
 	m->l3_len = sizeof(*h);
 	/* With offload the device fills the checksum in (field 0, as DPDK asks). */
 	if (dps_netif_csum(n) & DPS_DEV_TX_IP_CSUM)

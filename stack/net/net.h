@@ -19,6 +19,7 @@
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dps_conf.h"
 #include "dps_counters.h"
@@ -39,6 +40,17 @@ struct dps_netif_ops {
 			  uint64_t now);
 };
 
+/*
+ * What travels with a packet (STYLE.md "Layers"): an mbuf dynfield ("dpsock_pkt"), registered by
+ * the engine, its offset in dps_netif.meta_off. This layer writes the transmit side and carries
+ * cls without interpreting it (the engine's DPS_PRIO_CLASS_* | DPS_PRIO_CONN, prio.h).
+ */
+struct dps_pkt_meta {
+	uint64_t rx_ns; /* received: the time of the rx poll that took it */
+	const void *flow; /* sent: the connection it belongs to (NULL: none) */
+	uint8_t cls; /* received: the rules' class; sent: its connection's class */
+};
+
 struct dps_netif {
 	const struct dps_netif_ops *ops;
 	struct dps_dev *dev; /* not owned */
@@ -48,9 +60,15 @@ struct dps_netif {
 	struct dps_nets nets; /* our addresses */
 	uint32_t gateway; /* network order, 0: none */
 	uint16_t mtu;
+	int meta_off; /* mbuf dynfield: struct dps_pkt_meta */
 	uint64_t *ctr; /* [DPS_CTR_COUNT], the caller's */
 	uint64_t *drop; /* [DPS_DROP_COUNT], the caller's */
 };
+
+static inline struct dps_pkt_meta *dps_pkt_meta(const struct dps_netif *n, struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, n->meta_off, struct dps_pkt_meta *);
+}
 
 /* Count a drop and free the frame. m may be NULL (only counts). */
 static inline void dps_netif_drop(struct dps_netif *n, struct rte_mbuf *m, enum dps_drop why)
@@ -95,11 +113,14 @@ struct dps_ipv4_out {
 	uint8_t proto; /* IPPROTO_* */
 	uint8_t tos;
 	bool df; /* don't fragment (RFC 1191 path MTU discovery: TCP sets it) */
+	uint8_t cls; /* the packet's class, and */
+	const void *flow; /* its connection, for the transmit batch (struct dps_pkt_meta) */
 };
 
 /*
  * The one IPv4 output (lwIP's ip_output_if): prepend the header o describes to m, which starts at
- * the transport header and holds the whole payload, fill in its checksum or leave it to the device
+ * the transport header and holds the whole payload, stamp o's class and flow on it (they travel
+ * with the packet, through an ARP queue too), fill in its checksum or leave it to the device
  * (l3_len and ol_flags for offload; a transport that offloads its own sum sets its flags and
  * l4_len first), route (on-link, broadcast or the gateway) and hand it to ARP. Takes ownership;
  * failures are counted drops (nombuf without headroom, no_route).

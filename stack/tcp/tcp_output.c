@@ -13,6 +13,7 @@
 #include "tcp.h"
 
 #include "dev.h"
+#include "prio.h"
 #include "wire.h"
 
 #include <string.h>
@@ -211,9 +212,15 @@ uint32_t dps_tcp_seg_room(const struct dps_tcb *t)
 static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t len)
 {
 	struct dps_engine *e = t->eng;
-	/* RFC 1191: path MTU discovery (DF) */
+	/* RFC 1191: path MTU discovery (DF). DESIGN.md §8: the frames of a high connection go
+	 * ahead in the transmit batch, and never ahead of their own connection's queued ones. */
 	const struct dps_ipv4_out ip = {
-		.src = t->laddr, .dst = t->raddr, .proto = IPPROTO_TCP, .df = true
+		.src = t->laddr,
+		.dst = t->raddr,
+		.proto = IPPROTO_TCP,
+		.df = true,
+		.cls = dps_tcp_is_high(t) ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW,
+		.flow = t,
 	};
 	struct dps_tcp_opts o;
 	uint8_t opts[DPS_TCP_MAX_OPT_LEN];
@@ -276,12 +283,7 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 			t->quickacks--;
 		dps_tcp_timer_clear(t, DPS_TT_DELACK);
 	}
-	/* DESIGN.md §8: the frames of a high connection go ahead in the transmit batch. */
-	e->tx_flow = t;
-	e->tx_high = dps_tcp_is_high(t);
 	dps_ipv4_output(&e->nif, m, &ip, now_ns(t));
-	e->tx_flow = NULL;
-	e->tx_high = false;
 	return 0;
 }
 

@@ -9,7 +9,8 @@
  *
  *	loss=2%,reorder=5%,dup=1%,delay=1ms,jitter=500us,corrupt=0.1%,rate=100mbit,seed=42
  *
- * with an optional rx: or tx: prefix on a key to impair one direction only.
+ * with an optional rx: or tx: prefix on a key to impair one direction only (parsed by
+ * dps_impair_parse, impair_parse.h).
  */
 #ifndef DPS_DEV_IMPAIR_H
 #define DPS_DEV_IMPAIR_H
@@ -17,30 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "impair_parse.h" /* struct dps_impair_conf, dps_impair_parse */
+
 struct dps_dev;
 
-#define DPS_IMPAIR_PPM 1000000u /* probabilities are parts per million: 1000000 = always */
-#define DPS_IMPAIR_LIMIT_MAX 65536u
-#define DPS_IMPAIR_GAP_MAX 1000u
-#define DPS_IMPAIR_TIME_MAX (60ull * 1000000000ull) /* 60 s, for delay, jitter, reorder_hold */
-#define DPS_IMPAIR_SIZE_MAX (1ull << 30) /* 1 GiB, for rate_burst and rate_queue */
 #define DPS_IMPAIR_HELD_MAX 64u /* frames held back for reordering at once, per direction */
-
-/* One direction's impairments. dps_impair_conf_init() gives "none" with the defaults below. */
-struct dps_impair_conf {
-	uint32_t loss_ppm; /* drop the frame */
-	uint32_t dup_ppm; /* also send a full copy, right behind it */
-	uint32_t corrupt_ppm; /* flip one bit past the Ethernet header, inside the IPv4 packet */
-	uint32_t reorder_ppm; /* hold the frame back ... */
-	uint32_t reorder_gap; /* ... until this many later frames left (default 3) ... */
-	uint32_t limit; /* frames the delay queue holds; more are dropped (default 4096) */
-	uint64_t reorder_hold_ns; /* ... or this long after it was due (default 1 ms) */
-	uint64_t delay_ns; /* fixed delay */
-	uint64_t jitter_ns; /* plus a uniform 0..jitter_ns; never reorders (see the doc) */
-	uint64_t rate_bytes_s; /* token bucket rate in bytes/s; 0: no limit */
-	uint64_t rate_burst; /* bucket depth in bytes; 0: one frame at a time (pure pacing) */
-	uint64_t rate_queue; /* bytes that may wait for the bucket, more are dropped (128 KiB) */
-}; /* no padding: configs compare with memcmp */
 
 /* Counters of one direction. Every frame that entered (seen + duplicated) is, at any time, exactly
  * one of: lost, rate_dropped, overflow, out, or held. */
@@ -60,12 +42,6 @@ struct dps_impair_stats {
 	    nombuf; /* a copy found the pool empty: no duplicate, or the frame left uncorrupted */
 	uint64_t held; /* frames inside the wrapper now (a gauge, not a counter) */
 };
-
-/* Set c to no impairment with the defaults: gap 3, hold 1 ms, queue 128 KiB, limit 4096. */
-void dps_impair_conf_init(struct dps_impair_conf *c);
-
-/* Is c an impairment at all? (A wrapper with no impairment still passes frames through.) */
-int dps_impair_conf_is_active(const struct dps_impair_conf *c);
 
 /*
  * Wrap inner (any device) in an impairing device: rx impairs what inner receives, tx what the owner
@@ -103,21 +79,5 @@ int dps_dev_impair_next_due(struct dps_dev *dev, uint64_t *due);
  * Errors: -EINVAL (dev is not an impairing wrapper). */
 int dps_dev_impair_stats(struct dps_dev *dev, struct dps_impair_stats *rx,
 			 struct dps_impair_stats *tx);
-
-/*
- * Parse a config string: comma-separated key=value items, a key optionally prefixed with rx: or tx:
- * to apply to that direction only (else to both), later items overriding earlier ones. Keys: loss,
- * dup, reorder, corrupt (a probability: 2%, 0.0001%, 1500ppm or 0), reorder_gap (frames),
- * reorder_hold, delay, jitter (a time: 1ms, 500us, 1.5s, 100ns or 0), rate (100mbit, 1.5gbit,
- * 64kbit, 800bit: bits/s, k = 1000; or 0 for none), rate_burst, rate_queue (bytes: 1500b, 64kb,
- * 1mb; k = 1024), limit (frames) and seed (an integer, for both directions; *seed is left alone
- * when the string has none). An empty string is no impairment.
- * rx and tx are set from the defaults plus the string, and only when the whole string is valid;
- * any of rx, tx, seed may be NULL when the caller does not want it.
- * Errors: -EINVAL with one line in err, starting with where (NULL: "impair"), naming the key, the
- * bad value and what is accepted, e.g. "impair: '5x' is not valid for tx:loss: expected ...".
- */
-int dps_impair_parse(const char *s, const char *where, struct dps_impair_conf *rx,
-		     struct dps_impair_conf *tx, uint64_t *seed, char *err, size_t errlen);
 
 #endif

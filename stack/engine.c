@@ -8,9 +8,11 @@
 #include "dps_stack.h"
 #include "hist.h"
 #include "prio.h"
+#include "wire.h"
 
 #include "tcp.h"
 
+#include "capture.h"
 #include "dev.h"
 #include "dps_log.h"
 
@@ -110,39 +112,29 @@ uint64_t dps_engine_counter_value(const struct dps_engine *e, unsigned i)
 	return e->tcp->by_state[i - 1];
 }
 
-static uint32_t prefix_mask(uint8_t len)
-{
-	return rte_cpu_to_be_32(len == 0 ? 0 : ~0u << (32 - len));
-}
-
 int dps_engine_is_local(const struct dps_engine *e, uint32_t addr)
 {
-	for (unsigned i = 0; i < e->nets.n; i++)
-		if (dps_net_has(&e->nets.net[i], addr))
-			return 1;
-	return 0;
+	return dps_netif_is_local(&e->nif, addr);
 }
 
 int dps_engine_is_onlink(const struct dps_engine *e, uint32_t addr)
 {
-	for (unsigned i = 0; i < e->nets.n; i++)
-		if (((addr ^ e->nets.net[i].addr) & prefix_mask(e->nets.net[i].len)) == 0)
-			return 1;
-	return 0;
+	return dps_netif_is_onlink(&e->nif, addr);
 }
 
 int dps_engine_is_bcast(const struct dps_engine *e, uint32_t addr)
 {
-	if (addr == 0xffffffffu)
-		return 1;
-	for (unsigned i = 0; i < e->nets.n; i++) {
-		uint32_t mask = prefix_mask(e->nets.net[i].len);
-		/* A /31 or /32 has no directed broadcast (RFC 3021). */
-		if (e->nets.net[i].len <= 30 && ((addr ^ e->nets.net[i].addr) & mask) == 0 &&
-		    (addr | mask) == 0xffffffffu)
-			return 1;
-	}
-	return 0;
+	return dps_netif_is_bcast(&e->nif, addr);
+}
+
+int dps_arp_lookup(struct dps_engine *e, uint32_t ip, struct rte_ether_addr *mac)
+{
+	return dps_arp_find(e->nif.arp, ip, mac);
+}
+
+unsigned dps_arp_count(const struct dps_engine *e)
+{
+	return dps_arp_in_use(e->nif.arp);
 }
 
 void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why)
@@ -150,6 +142,28 @@ void dps_engine_drop(struct dps_engine *e, struct rte_mbuf *m, enum dps_drop why
 	e->drop[why]++;
 	rte_pktmbuf_free(m);
 }
+
+/* The interface's calls up (net/net.h): into the transmit batch, and into TCP. */
+static struct dps_engine *engine_of(struct dps_netif *n)
+{
+	return container_of(n, struct dps_engine, nif);
+}
+
+static void nif_xmit(struct dps_netif *n, struct rte_mbuf *m)
+{
+	dps_engine_xmit(engine_of(n), m);
+}
+
+static void nif_tcp_input(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+			  uint64_t now)
+{
+	dps_tcp_input(engine_of(n), m, ip, now);
+}
+
+static const struct dps_netif_ops nif_ops = {
+	.xmit = nif_xmit,
+	.tcp_input = nif_tcp_input,
+};
 
 int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_mempool *pool,
 		      uint64_t now, struct dps_engine **out, char *err, size_t errlen)
@@ -162,22 +176,21 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 		dps_errf(err, errlen, "no address: set DPSOCK_IP (e.g. 198.18.0.2/24)");
 		return -EINVAL;
 	}
-	static const struct rte_mbuf_dynfield stamp_field = {
-		.name = "dpsock_rx_stamp",
-		.size = sizeof(uint64_t),
-		.align = __alignof__(uint64_t),
+	static const struct rte_mbuf_dynfield meta_field = {
+		.name = "dpsock_pkt",
+		.size = sizeof(struct dps_pkt_meta),
+		.align = __alignof__(struct dps_pkt_meta),
 	};
-	int stamp_off = rte_mbuf_dynfield_register(&stamp_field);
+	int meta_off = rte_mbuf_dynfield_register(&meta_field);
 
-	if (stamp_off < 0) {
-		dps_errf(err, errlen, "cannot register the mbuf rx stamp field: %s",
+	if (meta_off < 0) {
+		dps_errf(err, errlen, "cannot register the mbuf field of the packet's class: %s",
 			 strerror(rte_errno));
 		return -ENOMEM;
 	}
 	e = rte_zmalloc("dps_engine", sizeof(*e), RTE_CACHE_LINE_SIZE);
 	if (e == NULL)
 		return -ENOMEM;
-	e->rx_stamp_off = stamp_off;
 	for (int k = 0; k < 2; k++) {
 		e->delay[k] = rte_zmalloc("dps_delay", dps_hist_size(3), 0); /* 12.5 %, 4 KiB */
 		if (e->delay[k] == NULL) {
@@ -192,13 +205,25 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	e->nets = c->ip;
 	e->gateway = c->gateway;
 	e->mtu = (uint16_t)c->mtu;
+	e->nif = (struct dps_netif){
+		.ops = &nif_ops,
+		.dev = dev,
+		.pool = pool,
+		.mac = dev->mac,
+		.nets = c->ip,
+		.gateway = c->gateway,
+		.mtu = (uint16_t)c->mtu,
+		.meta_off = meta_off,
+		.ctr = e->ctr,
+		.drop = e->drop,
+	};
 	if (e->gateway != 0 && !dps_engine_is_onlink(e, e->gateway)) {
 		dps_errf(err, errlen, "gateway %s is not inside any subnet of ip",
 			 dps_ip_str(e->gateway, a, sizeof(a)));
 		rc = -EINVAL;
 		goto err;
 	}
-	rc = dps_arp_create(e, c, &e->arp);
+	rc = dps_arp_create(&e->nif, c, &e->nif.arp);
 	if (rc < 0) {
 		dps_errf(err, errlen, "cannot create the ARP cache: %s", strerror(-rc));
 		goto err;
@@ -232,7 +257,7 @@ int dps_engine_create(const struct dps_conf *c, struct dps_dev *dev, struct rte_
 	for (unsigned i = 0, sent = 0; i < e->nets.n; i++)
 		for (uint32_t k = 0; k < e->nets.net[i].count && sent < DPS_ANNOUNCE_MAX;
 		     k++, sent++)
-			dps_arp_announce(e, htonl(ntohl(e->nets.net[i].addr) + k));
+			dps_arp_announce(&e->nif, htonl(ntohl(e->nets.net[i].addr) + k));
 	dps_engine_flush(e);
 	*out = e;
 	return 0;
@@ -241,7 +266,7 @@ err:
 	rte_free(e->delay[1]);
 	rte_free(e->prio);
 	dps_capture_close(e->cap);
-	dps_arp_destroy(e->arp);
+	dps_arp_destroy(e->nif.arp);
 	rte_free(e);
 	return rc;
 }
@@ -255,7 +280,7 @@ void dps_engine_destroy(struct dps_engine *e)
 	for (unsigned i = 0; i < e->tx_n; i++)
 		rte_pktmbuf_free(e->tx[i]);
 	dps_capture_close(e->cap);
-	dps_arp_destroy(e->arp);
+	dps_arp_destroy(e->nif.arp);
 	dps_dev_close(e->dev);
 	rte_free(e->delay[0]);
 	rte_free(e->delay[1]);
@@ -288,12 +313,16 @@ void dps_engine_flush(struct dps_engine *e)
 
 void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 {
+	const struct dps_pkt_meta *pm = dps_pkt_meta(&e->nif, m);
+	const void *flow = pm->flow;
+	bool high = (pm->cls & DPS_PRIO_CLASS_MASK) == DPS_PRIO_CLASS_HIGH;
+
 	if (e->tx_n == DPS_TX_BATCH)
 		dps_engine_flush(e);
 	if (e->tx_n == DPS_TX_BATCH) {
 		/* The device is full: a high frame takes the place of the newest low one (which
 		 * TCP sends again), a low frame is dropped. */
-		if (e->prio == NULL || !e->tx_high || e->tx_hi_n == e->tx_n) {
+		if (e->prio == NULL || !high || e->tx_hi_n == e->tx_n) {
 			dps_engine_drop(e, m, DPS_DROP_tx_full);
 			return;
 		}
@@ -308,18 +337,18 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 		e->tx[e->tx_n++] = m;
 		return;
 	}
-	if (!e->tx_high) {
+	if (!high) {
 		e->ctr[DPS_CTR_prio_tx_low]++;
-		e->tx_owner[e->tx_n] = e->tx_flow;
+		e->tx_owner[e->tx_n] = flow;
 		e->tx[e->tx_n++] = m;
 		return;
 	}
 	/* High: after the high frames already queued, and after the low frames of its own
 	 * connection, which move up with it (a stable partition of the low part). */
 	e->ctr[DPS_CTR_prio_tx_high]++;
-	if (e->tx_flow != NULL)
+	if (flow != NULL)
 		for (uint16_t i = e->tx_hi_n; i < e->tx_n; i++) {
-			if (e->tx_owner[i] != e->tx_flow)
+			if (e->tx_owner[i] != flow)
 				continue;
 			struct rte_mbuf *own = e->tx[i];
 
@@ -328,7 +357,7 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 			memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
 				(i - e->tx_hi_n) * sizeof(e->tx_owner[0]));
 			e->tx[e->tx_hi_n] = own;
-			e->tx_owner[e->tx_hi_n] = e->tx_flow;
+			e->tx_owner[e->tx_hi_n] = flow;
 			e->tx_hi_n++;
 		}
 	memmove(e->tx + e->tx_hi_n + 1, e->tx + e->tx_hi_n,
@@ -336,23 +365,29 @@ void dps_engine_xmit(struct dps_engine *e, struct rte_mbuf *m)
 	memmove(e->tx_owner + e->tx_hi_n + 1, e->tx_owner + e->tx_hi_n,
 		(e->tx_n - e->tx_hi_n) * sizeof(e->tx_owner[0]));
 	e->tx[e->tx_hi_n] = m;
-	e->tx_owner[e->tx_hi_n] = e->tx_flow;
+	e->tx_owner[e->tx_hi_n] = flow;
 	e->tx_hi_n++;
 	e->tx_n++;
 }
 
-void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
+/* Input one frame of class cls (DPS_PRIO_CLASS_* | DPS_PRIO_CONN), which the mbuf carries up. */
+static void engine_input(struct dps_engine *e, struct rte_mbuf *m, uint8_t cls, uint64_t now)
 {
 	e->ctr[DPS_CTR_rx_frames]++;
 	e->ctr[DPS_CTR_rx_bytes] += rte_pktmbuf_pkt_len(m);
-	*dps_engine_rx_stamp(e, m) = (now & ~1ull) | (e->rx_cls & DPS_PRIO_CLASS_MASK);
+	*dps_pkt_meta(&e->nif, m) = (struct dps_pkt_meta){ .rx_ns = now, .cls = cls };
 	/* The parsers read one contiguous buffer: join a chained frame (rare: the pool holds an
 	 * MTU-sized frame per buffer). */
 	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
 		dps_engine_drop(e, m, DPS_DROP_rx_segmented);
 		return;
 	}
-	dps_eth_input(e, m, now);
+	dps_eth_input(&e->nif, m, now);
+}
+
+void dps_engine_input(struct dps_engine *e, struct rte_mbuf *m, uint64_t now)
+{
+	engine_input(e, m, DPS_PRIO_CLASS_LOW, now);
 }
 
 void dps_engine_timers(struct dps_engine *e, uint64_t now)
@@ -365,46 +400,35 @@ void dps_engine_timers(struct dps_engine *e, uint64_t now)
 	if (now < e->next_timer_ns)
 		return;
 	e->next_timer_ns = now + DPS_TIMER_NS;
-	dps_arp_timer(e, now);
+	dps_arp_timer(&e->nif, now);
 }
 
 /*
- * The priority rules' view of a received frame (DESIGN.md §8, the NIC-layer fastcallup point):
- * IPv4 addresses, TCP/UDP ports (the ICMP echo identifier as source port), transport header
- * length and payload, from the first segment, every read bounded. *flow identifies the flow
- * (addresses, protocol, ports) so that reordering never overtakes within one.
+ * The priority rules' view of a received frame (DESIGN.md §8, the NIC-layer fastcallup point),
+ * from the wire's flow parser (dps_wire_flow_parse: every read bounded, fuzzed). *flow identifies
+ * the flow (addresses, protocol, ports) so that reordering never overtakes within one; 0 for a
+ * frame that is not IPv4.
  */
 static void rx_view(const struct rte_mbuf *m, struct dps_prio_pkt *p, uint32_t *flow)
 {
-	const uint8_t *b = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t len = rte_pktmbuf_data_len(m), ihl, tl, hl = 0;
+	struct dps_flow_view v;
 
-	memset(p, 0, sizeof(*p));
 	*flow = 0;
-	if (len < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || (b[14] >> 4) != 4)
+	if (dps_wire_flow_parse(rte_pktmbuf_mtod(m, const void *), rte_pktmbuf_data_len(m), &v) !=
+	    DPS_DROP_NONE) {
+		memset(p, 0, sizeof(*p));
 		return;
-	ihl = (b[14] & 0xfu) * 4u;
-	tl = (uint32_t)b[16] << 8 | b[17];
-	if (ihl < 20 || tl < ihl || 14 + tl > len)
-		return;
-	p->proto = b[23];
-	memcpy(&p->src, b + 26, 4);
-	memcpy(&p->dst, b + 30, 4);
-	b += 14 + ihl;
-	tl -= ihl;
-	if ((p->proto == IPPROTO_TCP && tl >= 20) || (p->proto == IPPROTO_UDP && tl >= 8)) {
-		p->sport = (uint16_t)(b[0] << 8 | b[1]);
-		p->dport = (uint16_t)(b[2] << 8 | b[3]);
-		hl = p->proto == IPPROTO_TCP ? (b[12] >> 4) * 4u : 8u;
-	} else if (p->proto == IPPROTO_ICMP && tl >= 8) {
-		p->sport = (uint16_t)(b[4] << 8 | b[5]);
-		hl = 8;
 	}
-	if (hl > tl)
-		hl = tl;
-	p->hdrlen = (uint16_t)hl;
-	p->payload = b + hl;
-	p->paylen = tl - hl;
+	*p = (struct dps_prio_pkt){
+		.proto = v.proto,
+		.src = v.src,
+		.dst = v.dst,
+		.sport = v.sport,
+		.dport = v.dport,
+		.hdrlen = v.hdrlen,
+		.payload = v.payload,
+		.paylen = v.paylen,
+	};
 	*flow = rte_be_to_cpu_32(p->src) * 2654435761u ^ rte_be_to_cpu_32(p->dst) * 40503u ^
 		(uint32_t)p->proto << 24 ^ ((uint32_t)p->sport << 16 | p->dport);
 }
@@ -440,10 +464,8 @@ static void rx_prioritized(struct dps_engine *e, struct rte_mbuf **burst, uint16
 				e->ctr[high ? DPS_CTR_prio_rx_high_bytes
 					    : DPS_CTR_prio_rx_low_bytes] +=
 				    rte_pktmbuf_pkt_len(burst[i]);
-				e->rx_cls = cls[i];
-				dps_engine_input(e, burst[i], now);
+				engine_input(e, burst[i], cls[i], now);
 			}
-	e->rx_cls = 0;
 }
 
 unsigned dps_engine_poll(struct dps_engine *e, uint64_t now)

@@ -4,7 +4,7 @@
  * and a write(2) per burst: it is for debugging, not for production load.
  */
 #include "dps_sys.h"
-#include "dps_stack.h"
+#include "capture.h"
 
 #include <errno.h>
 #include <fcntl.h>

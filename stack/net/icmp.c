@@ -1,20 +1,20 @@
 /* icmp: echo reply (RFC 792; RFC 1122 §3.2.2.6). Other types are counted and dropped for now. */
-#include "dps_stack.h"
+#include "net.h"
 #include "wire.h"
 
 #include <rte_mbuf.h>
 
-/* RFC 1122 §3.2.1.7 leaves the TTL to the host; 64 is what Linux uses. */
-#define DPS_IP_TTL 64
-
-void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
+void dps_icmp_input(struct dps_netif *n, struct rte_mbuf *m, const struct dps_ipv4_view *ip,
 		    uint64_t now)
 {
 	struct dps_icmp_view v;
 	struct rte_icmp_hdr *icmp;
-	struct rte_ipv4_hdr *h;
-	uint32_t src = ip->src, dst = ip->dst;
-	uint8_t tos = ip->h->type_of_service;
+	const struct dps_ipv4_out reply = {
+		.src = ip->dst,
+		.dst = ip->src,
+		.proto = IPPROTO_ICMP,
+		.tos = ip->h->type_of_service,
+	};
 	enum dps_drop d;
 	uint16_t len = (uint16_t)(ip->total - ip->hlen);
 
@@ -22,34 +22,22 @@ void dps_icmp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_i
 	if (d == DPS_DROP_NONE && v.type != RTE_IP_ICMP_ECHO_REQUEST)
 		d = DPS_DROP_icmp_type;
 	/* Linux ignores broadcast echo by default (net.ipv4.icmp_echo_ignore_broadcasts=1). */
-	if (d == DPS_DROP_NONE && !dps_engine_is_local(e, dst))
+	if (d == DPS_DROP_NONE && !dps_netif_is_local(n, ip->dst))
 		d = DPS_DROP_icmp_bcast;
 	if (d != DPS_DROP_NONE) {
-		dps_engine_drop(e, m, d);
+		dps_netif_drop(n, m, d);
 		return;
 	}
-	e->ctr[DPS_CTR_icmp_echo_rx]++;
+	n->ctr[DPS_CTR_icmp_echo_rx]++;
 
 	/* Reply in the same buffer: the data comes back unchanged behind a fresh 20-byte header
-	 * (request options are not echoed). */
+	 * (request options are not echoed): dps_ipv4_output puts it there. */
 	rte_pktmbuf_adj(m, (uint16_t)ip->hlen);
 	icmp = rte_pktmbuf_mtod(m, struct rte_icmp_hdr *);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_code = 0;
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
-	h = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*h));
-	*h = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.type_of_service = tos,
-		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*h) + len)),
-		.packet_id = 0,
-		.fragment_offset = 0,
-		.time_to_live = DPS_IP_TTL,
-		.next_proto_id = IPPROTO_ICMP,
-		.src_addr = dst,
-		.dst_addr = src,
-	};
-	e->ctr[DPS_CTR_icmp_echo_tx]++;
-	dps_ipv4_output(e, m, now);
+	n->ctr[DPS_CTR_icmp_echo_tx]++;
+	dps_ipv4_output(n, m, &reply, now);
 }

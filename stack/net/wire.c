@@ -3,6 +3,9 @@
 
 #include <string.h>
 
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
 enum dps_drop dps_wire_eth_parse(const void *buf, size_t len, struct dps_eth_view *v)
 {
 	if (len < sizeof(struct rte_ether_hdr))
@@ -93,6 +96,53 @@ enum dps_drop dps_wire_icmp_parse(const void *buf, size_t len, struct dps_icmp_v
 		return DPS_DROP_icmp_csum;
 	v->type = h->icmp_type;
 	v->code = h->icmp_code;
+	return DPS_DROP_NONE;
+}
+
+enum dps_drop dps_wire_flow_parse(const void *buf, size_t len, struct dps_flow_view *v)
+{
+	const struct rte_ether_hdr *eh = buf;
+	const struct rte_ipv4_hdr *h = (const struct rte_ipv4_hdr *)(eh + 1);
+	const uint8_t *l4;
+	size_t hlen, total, l4len, thl = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (len < sizeof(*eh))
+		return DPS_DROP_eth_short;
+	if (eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return DPS_DROP_eth_type;
+	len -= sizeof(*eh);
+	if (len < sizeof(*h))
+		return DPS_DROP_ip_short;
+	if ((h->version_ihl >> 4) != 4)
+		return DPS_DROP_ip_version;
+	hlen = (size_t)(h->version_ihl & RTE_IPV4_HDR_IHL_MASK) * RTE_IPV4_IHL_MULTIPLIER;
+	if (hlen < sizeof(*h))
+		return DPS_DROP_ip_ihl;
+	total = rte_be_to_cpu_16(h->total_length);
+	if (total < hlen || total > len)
+		return DPS_DROP_ip_len;
+	v->proto = h->next_proto_id;
+	v->src = h->src_addr;
+	v->dst = h->dst_addr;
+	l4 = (const uint8_t *)h + hlen;
+	l4len = total - hlen;
+	if ((v->proto == IPPROTO_TCP && l4len >= sizeof(struct rte_tcp_hdr)) ||
+	    (v->proto == IPPROTO_UDP && l4len >= sizeof(struct rte_udp_hdr))) {
+		/* The ports are the first 4 bytes of both headers. */
+		v->sport = (uint16_t)(l4[0] << 8 | l4[1]);
+		v->dport = (uint16_t)(l4[2] << 8 | l4[3]);
+		thl = v->proto == IPPROTO_TCP ? (size_t)(l4[12] >> 4) * 4
+					      : sizeof(struct rte_udp_hdr);
+	} else if (v->proto == IPPROTO_ICMP && l4len >= 8) {
+		v->sport = (uint16_t)(l4[4] << 8 | l4[5]); /* RFC 792: an echo's identifier */
+		thl = 8;
+	}
+	if (thl > l4len)
+		thl = l4len;
+	v->hdrlen = (uint16_t)thl;
+	v->payload = l4 + thl;
+	v->paylen = (uint32_t)(l4len - thl);
 	return DPS_DROP_NONE;
 }
 

@@ -17,7 +17,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
-#include "dps_stack.h"
+#include "dps_counters.h"
 
 struct dps_eth_view {
 	const struct rte_ether_hdr *h;
@@ -53,6 +53,28 @@ enum dps_drop dps_wire_ipv4_parse_csum(const void *buf, size_t len, struct dps_i
 				       bool csum_ok);
 /* buf/len is the ICMP message (IPv4 payload, exactly total - hlen bytes); checks the checksum. */
 enum dps_drop dps_wire_icmp_parse(const void *buf, size_t len, struct dps_icmp_view *v);
+
+/*
+ * The flow view of an Ethernet frame, for the priority classifier (DESIGN.md §8, the NIC-layer
+ * point, which runs before the checked parsers): IPv4 addresses and protocol, TCP/UDP ports (an
+ * ICMP echo's identifier as sport), transport header length and payload. It checks only what
+ * bounds its reads: EtherType IPv4, version 4, header length at least 20, total length at least
+ * the header and within len. No checksum, TTL, fragment or address checks: the input path makes
+ * those. A transport header shorter than its minimum (TCP 20, UDP 8, ICMP 8) leaves the ports 0
+ * and counts as payload; a TCP data offset is cut to the segment.
+ */
+struct dps_flow_view {
+	uint8_t proto;
+	uint32_t src, dst; /* network order */
+	uint16_t sport, dport; /* host order */
+	uint16_t hdrlen; /* transport header bytes */
+	const uint8_t *payload; /* within buf */
+	uint32_t paylen;
+};
+
+/* Fill v from the frame buf/len. Returns DPS_DROP_NONE, or the first check that failed (eth_short,
+ * eth_type, ip_short, ip_version, ip_ihl, ip_len), with v all zero. */
+enum dps_drop dps_wire_flow_parse(const void *buf, size_t len, struct dps_flow_view *v);
 
 /* Parse a whole frame as far as this layer understands it; for the fuzz target and tests.
  * Returns the first drop reason or DPS_DROP_NONE. */

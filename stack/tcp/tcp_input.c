@@ -76,15 +76,20 @@ static void negotiate(struct dps_tcb *t, const struct dps_tcp_seg *s, bool we_of
 	t->snd_wl2 = s->ack;
 }
 
-/*
- * The rules' TCP-layer point (DESIGN.md §8): the class the NIC layer gave the segment being input
- * (e->rx_cls). A 'conn' rule pins the connection's class at its first matching segment; a high
- * segment's data marks the connection high until the application has read past it.
- */
-static void prio_pin(struct dps_tcb *t)
+/* The class the NIC layer gave the frame m (DPS_PRIO_CLASS_* | DPS_PRIO_CONN). */
+static uint8_t rx_class(const struct dps_engine *e, struct rte_mbuf *m)
 {
-	uint8_t cls = t->eng->rx_cls;
+	return dps_pkt_meta(&e->nif, m)->cls;
+}
 
+/*
+ * The rules' TCP-layer point (DESIGN.md §8): the class the NIC layer gave the segment, which its
+ * mbuf carries (rx_class). A 'conn' rule pins the connection's class at its first matching
+ * segment; a high segment's data marks the connection high until the application has read past
+ * it.
+ */
+static void prio_pin(struct dps_tcb *t, uint8_t cls)
+{
 	if (!(cls & DPS_PRIO_CONN) || (t->prio & (DPS_TP_PIN_HIGH | DPS_TP_PIN_LOW)))
 		return;
 	t->prio |=
@@ -92,10 +97,9 @@ static void prio_pin(struct dps_tcb *t)
 	t->eng->ctr[DPS_CTR_prio_tcp_pins]++;
 }
 
-static void prio_mark(struct dps_tcb *t, uint32_t seq, uint32_t len)
+static void prio_mark(struct dps_tcb *t, uint8_t cls, uint32_t seq, uint32_t len)
 {
-	if ((t->eng->rx_cls & DPS_PRIO_CLASS_MASK) != DPS_PRIO_CLASS_HIGH ||
-	    (t->prio & DPS_TP_PIN_LOW))
+	if ((cls & DPS_PRIO_CLASS_MASK) != DPS_PRIO_CLASS_HIGH || (t->prio & DPS_TP_PIN_LOW))
 		return;
 	if (!(t->prio & DPS_TP_MARK) || seq_gt(seq + len, t->prio_seq))
 		t->prio_seq = seq + len;
@@ -144,7 +148,7 @@ static void listen_input(struct dps_engine *e, struct dps_listener *l, struct rt
 	t->raddr = ip->src;
 	t->lport = s->dport;
 	t->rport = s->sport;
-	prio_pin(t);
+	prio_pin(t, rx_class(e, m));
 	if (dps_tcp_flow_add(t) < 0) {
 		t->rport = 0; /* not linked */
 		t->lport = 0;
@@ -819,7 +823,7 @@ static void conn_input(struct dps_tcb *t, struct rte_mbuf *m, const struct dps_i
 			t->flags |= DPS_TF_ACKNOW; /* tell the sender where the window ends */
 		}
 		if (len > 0) {
-			prio_mark(t, seq, len);
+			prio_mark(t, rx_class(t->eng, m), seq, len);
 			kept = data_input(t, m, seq, len);
 		}
 		if (len > 0 || front > 0)
@@ -875,7 +879,7 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 	csum_ok = csum == RTE_MBUF_F_RX_L4_CKSUM_GOOD || csum == RTE_MBUF_F_RX_L4_CKSUM_NONE;
 	/* A local kernel peer's segment with its checksum left to offload (docs/tcp.md,
 	 * "Checksums"): trusted as that kernel trusts it, where the device allows it. */
-	partial = !csum_ok && (e->dev->csum & DPS_DEV_RX_TCP_PARTIAL) &&
+	partial = !csum_ok && (dps_netif_csum(&e->nif) & DPS_DEV_RX_TCP_PARTIAL) &&
 		  dps_tcp_csum_is_partial(tcp, ip->total - ip->hlen, ip->src, ip->dst);
 	d = dps_tcp_parse_csum(tcp, ip->total - ip->hlen, ip->src, ip->dst, csum_ok || partial, &s);
 	if (d != DPS_DROP_NONE) {
@@ -892,7 +896,7 @@ void dps_tcp_input(struct dps_engine *e, struct rte_mbuf *m, const struct dps_ip
 		e->ctr[DPS_CTR_rx_csum_partial]++;
 	t = dps_tcp_flow_find(e, ip->dst, s.dport, ip->src, s.sport);
 	if (t != NULL) {
-		prio_pin(t);
+		prio_pin(t, rx_class(e, m));
 		conn_input(t, m, ip, &s);
 		return;
 	}

@@ -6,12 +6,14 @@
  * states send data from SND.NXT within min(SND.WND, CWND), one MSS per segment, subject to Nagle,
  * TCP_CORK and sender silly-window avoidance (RFC 9293 §3.7.4, §3.8.6.2.1), with FIN on the last
  * segment once the application closed its side; an owed ACK goes out on a data segment or alone.
- * send_segment() builds one segment: TCP header and options, payload copied from the send queue,
- * checksum, IPv4 header, then dps_ipv4_output (route, ARP, transmit batch).
+ * send_segment() builds one segment: TCP header and options, payload chained from the send queue,
+ * checksum (or its offload flags), then dps_ipv4_output with the connection's addresses (IPv4
+ * header, route, ARP, transmit batch).
  */
 #include "tcp.h"
 
 #include "dev.h"
+#include "prio.h"
 #include "wire.h"
 
 #include <string.h>
@@ -19,7 +21,6 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
-#define DPS_IP_TTL 64
 #define DPS_TCP_SYN_WIN_MAX 65535u
 
 /*
@@ -53,7 +54,7 @@ uint16_t dps_tcp_cksum_chain(const struct rte_mbuf *m, uint32_t len)
  */
 static bool csum_offload_ok(const struct dps_engine *e, const struct rte_mbuf *m)
 {
-	if (!(e->dev->csum & DPS_DEV_TX_TCP_CSUM))
+	if (!(dps_netif_csum(&e->nif) & DPS_DEV_TX_TCP_CSUM))
 		return false;
 	for (; m->next != NULL; m = m->next)
 		if (m->data_len & 1)
@@ -211,10 +212,19 @@ uint32_t dps_tcp_seg_room(const struct dps_tcb *t)
 static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t len)
 {
 	struct dps_engine *e = t->eng;
+	/* RFC 1191: path MTU discovery (DF). DESIGN.md §8: the frames of a high connection go
+	 * ahead in the transmit batch, and never ahead of their own connection's queued ones. */
+	const struct dps_ipv4_out ip = {
+		.src = t->laddr,
+		.dst = t->raddr,
+		.proto = IPPROTO_TCP,
+		.df = true,
+		.cls = dps_tcp_is_high(t) ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW,
+		.flow = t,
+	};
 	struct dps_tcp_opts o;
 	uint8_t opts[DPS_TCP_MAX_OPT_LEN];
 	struct rte_tcp_hdr *th;
-	struct rte_ipv4_hdr *ip;
 	struct rte_mbuf *m;
 	size_t olen, hlen;
 
@@ -265,18 +275,6 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 		th->cksum = (uint16_t)~__rte_raw_cksum_reduce(
 		    dps_tcp_pseudo_sum(t->laddr, t->raddr, (uint32_t)(hlen + len)) + raw);
 	}
-
-	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
-	*ip = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + hlen + len)),
-		.fragment_offset =
-		    RTE_BE16(RTE_IPV4_HDR_DF_FLAG), /* RFC 1191: path MTU discovery */
-		.time_to_live = DPS_IP_TTL,
-		.next_proto_id = IPPROTO_TCP,
-		.src_addr = t->laddr,
-		.dst_addr = t->raddr,
-	};
 	e->ctr[DPS_CTR_tcp_tx_segs]++;
 	if (flags & RTE_TCP_ACK_FLAG) {
 		t->flags &= ~(uint32_t)(DPS_TF_ACKNOW | DPS_TF_DELACK);
@@ -285,12 +283,7 @@ static int send_segment(struct dps_tcb *t, uint8_t flags, uint32_t seq, uint32_t
 			t->quickacks--;
 		dps_tcp_timer_clear(t, DPS_TT_DELACK);
 	}
-	/* DESIGN.md §8: the frames of a high connection go ahead in the transmit batch. */
-	e->tx_flow = t;
-	e->tx_high = dps_tcp_is_high(t);
-	dps_ipv4_output(e, m, now_ns(t));
-	e->tx_flow = NULL;
-	e->tx_high = false;
+	dps_ipv4_output(&e->nif, m, &ip, now_ns(t));
 	return 0;
 }
 
@@ -309,9 +302,11 @@ void dps_tcp_send_ack(struct dps_tcb *t)
 void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
 		       const struct dps_tcp_seg *s)
 {
+	const struct dps_ipv4_out ip = {
+		.src = ipv->dst, .dst = ipv->src, .proto = IPPROTO_TCP, .df = true
+	};
 	struct rte_mbuf *m;
 	struct rte_tcp_hdr *th;
-	struct rte_ipv4_hdr *ip;
 	uint32_t seq, ack;
 	uint8_t flags;
 
@@ -342,19 +337,9 @@ void dps_tcp_reset_for(struct dps_engine *e, const struct dps_ipv4_view *ipv,
 		.tcp_flags = flags,
 	};
 	dps_tcp_fill_cksum(th, DPS_TCP_HDR_LEN, ipv->dst, ipv->src);
-	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
-	*ip = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16(sizeof(*ip) + DPS_TCP_HDR_LEN),
-		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
-		.time_to_live = DPS_IP_TTL,
-		.next_proto_id = IPPROTO_TCP,
-		.src_addr = ipv->dst,
-		.dst_addr = ipv->src,
-	};
 	e->ctr[DPS_CTR_tcp_tx_segs]++;
 	e->ctr[DPS_CTR_tcp_rst_tx]++;
-	dps_ipv4_output(e, m, e->tcp->now_ms * 1000000ull);
+	dps_ipv4_output(&e->nif, m, &ip, e->tcp->now_ms * 1000000ull);
 }
 
 /* End of the application's data in sequence space (the FIN, when queued, sits there). */

@@ -424,14 +424,16 @@ ssize_t dps_tcp_send(struct dps_engine *e, int s, const void *buf, size_t len, i
 static void read_account(struct dps_tcb *t, struct rte_mbuf *m, size_t n, uint64_t now)
 {
 	struct dps_engine *e = t->eng;
-	uint64_t stamp = *dps_engine_rx_stamp(e, m);
+	const struct dps_pkt_meta *pm = dps_pkt_meta(&e->nif, m);
 	int cls =
-	    (stamp & 1) || (t->prio & DPS_TP_PIN_HIGH) ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW;
+	    (pm->cls & DPS_PRIO_CLASS_MASK) == DPS_PRIO_CLASS_HIGH || (t->prio & DPS_TP_PIN_HIGH)
+		? DPS_PRIO_CLASS_HIGH
+		: DPS_PRIO_CLASS_LOW;
 
 	e->ctr[cls == DPS_PRIO_CLASS_HIGH ? DPS_CTR_prio_read_high_bytes
 					  : DPS_CTR_prio_read_low_bytes] += n;
 	if (n == rte_pktmbuf_data_len(m))
-		dps_hist_add(e->delay[cls], now > (stamp & ~1ull) ? now - (stamp & ~1ull) : 0);
+		dps_hist_add(e->delay[cls], now > pm->rx_ns ? now - pm->rx_ns : 0);
 }
 
 ssize_t dps_tcp_recv(struct dps_engine *e, int s, void *buf, size_t len, int flags, uint64_t now)

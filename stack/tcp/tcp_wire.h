@@ -14,7 +14,7 @@
 
 #include <rte_tcp.h>
 
-#include "dps_stack.h"
+#include "dps_counters.h"
 
 #define DPS_TCP_MAX_SACK 4
 #define DPS_TCP_MAX_WSCALE 14 /* RFC 7323 §2.3 */

@@ -836,7 +836,7 @@ uint64_t counter(const char *name)
 	for (unsigned i = 0; i < dps_engine_counter_count(); i++)
 		if (strcmp(dps_engine_counter_name(i), name) == 0)
 			return dps_engine_counter_value(pkt_eng, i);
-	pkt_fail(__FILE__, __LINE__, "no counter named %s (stack/counters.def)", name);
+	pkt_fail(__FILE__, __LINE__, "no counter named %s (stack/obs/counters.def)", name);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 #include "dev.h"
 #include "dps_conf.h"
 #include "dps_stack.h"
+#include "prio.h"
 #include "wire.h"
 #include "test/unit/check.h"
 #include "test/unit/eal_test.h"
@@ -654,11 +655,11 @@ static void xmit_marked(uint8_t mark, bool high, const void *flow)
 
 	CHECK(m != NULL);
 	*(uint8_t *)rte_pktmbuf_append(m, 1) = mark;
-	F.e->tx_high = high;
-	F.e->tx_flow = flow;
+	*dps_pkt_meta(&F.e->nif, m) = (struct dps_pkt_meta){
+		.flow = flow,
+		.cls = high ? DPS_PRIO_CLASS_HIGH : DPS_PRIO_CLASS_LOW,
+	};
 	dps_engine_xmit(F.e, m);
-	F.e->tx_high = false;
-	F.e->tx_flow = NULL;
 }
 
 /*

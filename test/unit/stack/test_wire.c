@@ -133,11 +133,86 @@ static void test_icmp_and_arp_malformations(void)
 	CHECK_EQ(parse_exact(f, n + 40), DPS_DROP_eth_type);
 }
 
+/* A TCP frame with doff*4 header bytes declared, "GET /" as payload, in an exact-size buffer. */
+static size_t frame_tcp(uint8_t *f, uint8_t doff)
+{
+	size_t n = frame_eth(f, &stack_mac, &peer_mac, RTE_ETHER_TYPE_IPV4);
+
+	n += frame_ipv4_hdr(f + n, IPPROTO_TCP, peer_ip, stack_ip, 20 + 5);
+	memset(f + n, 0, 20);
+	f[n] = 0x30, f[n + 1] = 0x39; /* sport 12345 */
+	f[n + 2] = 0x18, f[n + 3] = 0xeb; /* dport 6379 */
+	f[n + 12] = (uint8_t)(doff << 4);
+	memcpy(f + n + 20, "GET /", 5);
+	return n + 25;
+}
+
+static enum dps_drop flow_exact(const uint8_t *frame, size_t len, struct dps_flow_view *v,
+				const uint8_t **copy_out)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	enum dps_drop d;
+
+	memcpy(copy, frame, len);
+	d = dps_wire_flow_parse(copy, len, v);
+	for (uint32_t i = 0; d == DPS_DROP_NONE && i < v->paylen; i++)
+		(void)*(volatile const uint8_t *)(v->payload + i);
+	*copy_out = copy;
+	return d;
+}
+
+/* The classifier's view (engine.c's rx_view): ports, header length and payload, bounded reads. */
+static void test_flow_view(void)
+{
+	uint8_t f[FRAME_MAX];
+	struct dps_flow_view v;
+	const uint8_t *c;
+	size_t n = frame_tcp(f, 5);
+
+	CHECK_EQ(flow_exact(f, n, &v, &c), DPS_DROP_NONE);
+	CHECK_EQ(v.proto, IPPROTO_TCP);
+	CHECK_EQ(v.src, peer_ip);
+	CHECK_EQ(v.dst, stack_ip);
+	CHECK_EQ(v.sport, 12345);
+	CHECK_EQ(v.dport, 6379);
+	CHECK_EQ(v.hdrlen, 20);
+	CHECK_EQ(v.paylen, 5);
+	CHECK(v.payload == c + n - 5);
+	free((void *)c);
+	/* A data offset beyond the segment is cut to it: no payload. */
+	n = frame_tcp(f, 15);
+	CHECK_EQ(flow_exact(f, n, &v, &c), DPS_DROP_NONE);
+	CHECK_EQ(v.hdrlen, 25);
+	CHECK_EQ(v.paylen, 0);
+	free((void *)c);
+	/* Every truncation: the IPv4 total length no longer fits (or less), all zero. */
+	for (size_t len = 0; len < n; len++) {
+		enum dps_drop d = flow_exact(f, len, &v, &c);
+
+		CHECK(d != DPS_DROP_NONE);
+		CHECK_EQ(v.sport, 0);
+		CHECK_EQ(v.paylen, 0);
+		free((void *)c);
+	}
+	/* An ICMP echo: its identifier is the source port. */
+	n = frame_echo(f, &stack_mac, peer_ip, stack_ip, 7, 1, 3);
+	CHECK_EQ(flow_exact(f, n, &v, &c), DPS_DROP_NONE);
+	CHECK_EQ(v.sport, 7);
+	CHECK_EQ(v.hdrlen, 8);
+	CHECK_EQ(v.paylen, 3);
+	free((void *)c);
+	/* Not IPv4. */
+	n = frame_arp(f, &bcast_mac, RTE_ARP_OP_REQUEST, &peer_mac, peer_ip, &bcast_mac, stack_ip);
+	CHECK_EQ(flow_exact(f, n, &v, &c), DPS_DROP_eth_type);
+	free((void *)c);
+}
+
 int main(void)
 {
 	RUN(test_valid_frames);
 	RUN(test_truncations);
 	RUN(test_ipv4_malformations);
 	RUN(test_icmp_and_arp_malformations);
+	RUN(test_flow_view);
 	DONE();
 }

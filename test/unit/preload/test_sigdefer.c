@@ -264,8 +264,6 @@ static void on_fork(int sig)
 /* Registered before the shim's handlers (constructor 101 < 102): its prepare runs after the
  * shim's, inside fork's lock window, and raises the signal there when asked. */
 static volatile sig_atomic_t raise_in_prepare;
-static volatile sig_atomic_t child_saw_blocked = -1;
-
 static volatile sig_atomic_t fault_in_prepare;
 
 static void late_prepare(void)

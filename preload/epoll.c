@@ -251,7 +251,7 @@ static int sock_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	ep = pepoll_of(epfd, &rc);
 	if (ep == NULL)
 		goto out;
-	rc = psock_materialize(ps, fd);
+	rc = psock_is_idle(ps) ? 0 : psock_materialize(ps, fd);
 	if (rc < 0 && ps->dead)
 		rc = 0; /* registered, never ready (psock_materialize said why, once) */
 	if (rc < 0)

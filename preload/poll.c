@@ -37,7 +37,7 @@ static int poll_pass(struct pollfd *fds, nfds_t n, struct pollfd *kfds, nfds_t *
 		fds[i].revents = 0;
 		if (fds[i].fd < 0)
 			continue;
-		if (ps != NULL && ps->h < 0) {
+		if (ps != NULL && ps->h < 0 && !psock_is_idle(ps)) {
 			/* Watching a pending socket is waiting for packets: start it (a listener
 			 * served by select/poll alone, socat's). */
 			int rc = psock_materialize(ps, fds[i].fd);

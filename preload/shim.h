@@ -271,6 +271,13 @@ static inline long shim_ret(long rc)
  * -ENODEV: the engine is unavailable and ps was moved to the kernel under fd (retry the call
  * with the real function). */
 int psock_materialize(struct psock *ps, int fd);
+/* A pending socket that nothing can arrive for yet (made by socket(), neither bound nor listening
+ * nor connecting): watching it needs no engine (Linux reports EPOLLOUT|EPOLLHUP for it), and it may
+ * still become the kernel's (a connect to loopback, an IPv6 destination). */
+static inline bool psock_is_idle(const struct psock *ps)
+{
+	return ps->h < 0 && ps->fresh && !ps->bound && !ps->listening && !ps->connecting;
+}
 /* Readiness callback registered for every engine socket. */
 void psock_on_event(void *arg, uint32_t events);
 /* Replace ps (named by fd) with a kernel socket with the same bind/options (same fd number). */

@@ -8,6 +8,7 @@ no pids, no timings):
            name that does not exist (gaierror)
   unix     an AF_UNIX stream socketpair, and a listening AF_UNIX socket at UNIX_PATH
   tcp      a TCP server and client on 127.0.0.1 (both kernel sockets), 1 MiB each way
+  tcp6     the same on ::1, the client watched by epoll and select before its connect
   udp      datagrams between two UDP sockets on 127.0.0.1
   process  the threads of the process and the CPUs it may run on at the end: a DPDK start would
            add threads (eal-intr-thread, telemetry) and pin the thread to one core, and create
@@ -17,6 +18,7 @@ import glob
 import hashlib
 import os
 import random
+import select
 import socket
 import sys
 import threading
@@ -112,6 +114,43 @@ def tcp():
         x.close()
 
 
+def tcp6():
+    """IPv6 TCP on ::1: the shim holds AF_INET6 sockets until bind or connect says where they
+    go (a dual-stack :: socket is dpsock's); these go to the kernel, and watching one with epoll or
+    select before its connect must not start the engine."""
+    try:
+        srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        srv.bind(("::1", 0))
+    except OSError:
+        print("tcp6 loopback: no IPv6 here")
+        return
+    srv.listen(1)
+    srv.settimeout(10)
+    data = pattern(1 << 16, 3)
+    c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    c.setblocking(False)
+    ep = select.epoll()
+    ep.register(c.fileno(), select.EPOLLOUT | select.EPOLLET)
+    select.select([], [c], [], 0)
+    try:
+        c.connect(srv.getsockname())
+    except BlockingIOError:
+        pass
+    evs = ep.poll(10)
+    ok = any(fd == c.fileno() and ev & select.EPOLLOUT and not ev & select.EPOLLERR
+             for fd, ev in evs)
+    c.setblocking(True)
+    c.settimeout(10)
+    s, peer = srv.accept()
+    s.settimeout(10)
+    back = echo_round_trip(c, s, data)
+    same = peer[0] == "::1" and c.getpeername()[:2] == srv.getsockname()[:2]
+    print("tcp6 loopback %s" % ("ok " + digest(back) if ok and back == data and same else "WRONG"))
+    ep.close()
+    for x in (c, s, srv):
+        x.close()
+
+
 def udp():
     a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -152,5 +191,6 @@ if __name__ == "__main__":
     dns(sys.argv[1], sys.argv[2])
     unix(sys.argv[3])
     tcp()
+    tcp6()
     udp()
     process()

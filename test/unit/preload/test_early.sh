@@ -28,10 +28,16 @@ fi
 run_alive() {
 	local name=$1 rc=0
 	shift
-	LD_PRELOAD=$preload "$@" >/dev/null 2>&1 || rc=$?
-	[ $rc -lt 128 ] || { echo "FAIL: $name under the shim died with status $rc"; exit 1; }
+	LD_PRELOAD=$preload timeout -k 2 10 "$@" >/dev/null 2>&1 || rc=$?
+	# 124: timeout's; 129-192: killed by a signal (sshd's own fatal errors exit 255).
+	if [ $rc = 124 ] || { [ $rc -gt 128 ] && [ $rc -le 192 ]; }; then
+		echo "FAIL: $name under the shim: status $rc (a signal or a hang)"
+		exit 1
+	fi
 	echo "ok: $name under the shim (status $rc)"
 }
+# Not in a sanitizer build: postgres hangs at start with the ASan runtime preloaded, shim or not.
+[ -n "$rt" ] && { echo "ok: postgres and sshd skipped (ASan runtime)"; exit 0; }
 for pg in /usr/lib/postgresql/*/bin/postgres; do
 	[ -x "$pg" ] && run_alive "postgres --version" "$pg" --version
 done

@@ -156,7 +156,7 @@ hard=$(ulimit -Hn)
 shim_n=$((hard - 200 < N ? hard - 200 : N))
 echo "# 2. shim: iot-server under LD_PRELOAD, $shim_n connections (RLIMIT_NOFILE hard limit $hard)"
 PRELOAD=$LIB
-ldd "$LIB" | grep -q libasan && PRELOAD="$(ldd "$LIB" | awk '$1 ~ /^libasan\.so/ { print $3 }'):$LIB"
+ldd "$LIB" | grep libasan >/dev/null && PRELOAD="$(ldd "$LIB" | awk '$1 ~ /^libasan\.so/ { print $3 }'):$LIB"
 run_memif shim "$shim_n" env LD_PRELOAD="$PRELOAD" "$SERVER" --port 9000 --mode echo || true
 
 echo "# 3. kernel: iot-server and loadgen --kernel on loopback, $N asked, at most ${KERNEL_TIMEOUT} s"

@@ -16,7 +16,7 @@ PORT=20070
 CONNS=2000
 RATE=20000
 PRELOAD=$LIB
-if ldd "$LIB" | grep -q libasan; then
+if ldd "$LIB" | grep libasan >/dev/null; then
 	PRELOAD="$(ldd "$LIB" | awk '$1 ~ /^libasan\.so/ { print $3 }'):$LIB"
 	export ASAN_OPTIONS=detect_leaks=0
 	CONNS=300

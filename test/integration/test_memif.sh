@@ -15,7 +15,7 @@ WORK=$(mktemp -d /tmp/dps-memif.XXXXXX)
 PORT=20060
 N=20000
 PRELOAD=$LIB
-if ldd "$LIB" | grep -q libasan; then
+if ldd "$LIB" | grep libasan >/dev/null; then
 	PRELOAD="$(ldd "$LIB" | awk '$1 ~ /^libasan\.so/ { print $3 }'):$LIB"
 	export ASAN_OPTIONS=detect_leaks=0
 	N=2000

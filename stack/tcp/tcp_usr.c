@@ -41,7 +41,10 @@ static int tcb_events(const struct dps_tcb *t)
 		/* Linux: a closed socket reports EPOLLOUT | EPOLLHUP (tcp_poll). An unconnected
 		 * socket that never tried is just EPOLLOUT | EPOLLHUP too. */
 		ev |= EPOLLOUT | EPOLLHUP;
-		if (t->rcv_queued > 0 || (t->flags & DPS_TF_RCVD_FIN))
+		/* A connection that ended by reset, refusal or timeout is shut both ways (Linux's
+		 * tcp_done sets sk_shutdown = SHUTDOWN_MASK): EPOLLIN | EPOLLRDHUP too, so that a
+		 * reader waiting for input wakes and meets the error. */
+		if (t->rcv_queued > 0 || (t->flags & (DPS_TF_RCVD_FIN | DPS_TF_DROPPED)))
 			ev |= EPOLLIN | EPOLLRDHUP;
 		break;
 	case DPS_TCP_LISTEN:

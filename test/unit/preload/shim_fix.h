@@ -96,13 +96,12 @@ int kernel_revents(int fd, short events);
 void kernel_abort(int fd);
 
 /*
- * A known difference from Linux, in the engine (stack/tcp/tcp_sock.c, tcb_events), not the shim:
- * after a reset Linux also reports EPOLLIN | EPOLLRDHUP (tcp_done sets RCV_SHUTDOWN: a read
- * returns the error, then 0); the engine reports EPOLLOUT | EPOLLERR | EPOLLHUP only. The tests
- * check the kernel's value and the shim's against it without these bits, so that they fail when
- * the engine changes: then drop the mask.
+ * Bits the engine is known not to report where Linux does; none since tcb_events reports
+ * EPOLLIN | EPOLLRDHUP after a reset, refusal or timeout as Linux's tcp_done does (it left
+ * those two out before). The tests compare the shim's events with the kernel's
+ * without these bits.
  */
-#define RST_UNREPORTED (EPOLLIN | EPOLLRDHUP)
+#define RST_UNREPORTED 0
 
 /* Milliseconds since t0 (dps_now_ns). */
 double ms_since(uint64_t t0);

@@ -400,16 +400,32 @@ static int sock_epoll_wait(int epfd, struct epoll_event *evs, int max, uint64_t 
 		}
 		ep->refs++;
 		shim_poll_locked(true);
-		n = harvest(ep, evs, max);
-		shim_unlock();
-		if (n < max) {
-			m = real_epoll_wait(epfd, evs + n, max - n, 0);
-			if (m < 0 && n == 0) {
-				rc = -errno;
+		if (ep->kernel_first) {
+			/* the shadow's turn first (kernel_first), then ours in what is left */
+			shim_unlock();
+			m = real_epoll_wait(epfd, evs, max, 0);
+			rc = m < 0 ? -errno : 0;
+			n = m > 0 ? m : 0;
+			shim_lock();
+			ep->kernel_first = false;
+			if (n < max)
+				n += harvest(ep, evs + n, max - n);
+			shim_unlock();
+			if (n == 0 && rc < 0)
 				goto put;
+		} else {
+			n = harvest(ep, evs, max);
+			ep->kernel_first = n == max;
+			shim_unlock();
+			if (n < max) {
+				m = real_epoll_wait(epfd, evs + n, max - n, 0);
+				if (m < 0 && n == 0) {
+					rc = -errno;
+					goto put;
+				}
+				if (m > 0)
+					n += m;
 			}
-			if (m > 0)
-				n += m;
 		}
 		if (n > 0 || deadline == 0) {
 			rc = n;

@@ -121,6 +121,9 @@ struct pepoll {
 	struct epitem *items; /* all registrations */
 	struct shim_wlist waiters;
 	unsigned n_items;
+	/* The last wait filled the caller's array with our sockets: the next one asks the shadow
+	 * first, so that kernel fds are not starved by ready sockets of ours (Linux rotates). */
+	bool kernel_first;
 };
 
 /* Process-wide shim state. */

@@ -429,6 +429,10 @@ static void epoll_kernel_and_dpsock_in_one_set(void)
 	CHECK_EQ(ev[1].data.u64, 61);
 	CHECK_EQ(ready(ep, ev, 1), 1); /* a full array: ours */
 	CHECK_EQ(ev[0].data.u64, 62);
+	CHECK_EQ(ready(ep, ev, 1), 1); /* then the shadow's turn: kernel fds are not starved */
+	CHECK_EQ(ev[0].data.u64, 61);
+	CHECK_EQ(ready(ep, ev, 1), 1);
+	CHECK_EQ(ev[0].data.u64, 62);
 	CHECK_EQ(read(p[0], &c, 1), 1);
 	CHECK_EQ(read(fd, &c, 1), 1);
 	CHECK_EQ(ready(ep, ev, 4), 0);
